@@ -1,0 +1,97 @@
+/**
+ * The one error type of the gateway and its registry (after fastify's lib/errors.js): every error a client can see is
+ * built here, carries its HTTP code and Google status, and renders as the Gemini error envelope
+ * `{"error":{"code","message","status","details"?}}`. Leaf module: imports nothing from the project.
+ */
+
+export type GoogleStatus =
+  | "INVALID_ARGUMENT"
+  | "FAILED_PRECONDITION"
+  | "OUT_OF_RANGE"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "NOT_FOUND"
+  | "RESOURCE_EXHAUSTED"
+  | "CANCELLED"
+  | "INTERNAL"
+  | "UNIMPLEMENTED"
+  | "UNAVAILABLE"
+  | "DEADLINE_EXCEEDED";
+
+/** A `google.rpc.*` detail object, e.g. `{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2s"}`. */
+export type ErrorDetail = { "@type": string } & Record<string, unknown>;
+
+export interface ErrorEnvelope {
+  error: { code: number; message: string; status: GoogleStatus | string; details?: ErrorDetail[] };
+}
+
+export class GatewayError extends Error {
+  constructor(
+    readonly httpCode: number,
+    readonly status: GoogleStatus,
+    message: string,
+    readonly details?: ErrorDetail[],
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    const error: ErrorEnvelope["error"] = { code: this.httpCode, message: this.message, status: this.status };
+    if (this.details?.length) error.details = this.details;
+    return { error };
+  }
+}
+
+/** Every error the gateway itself produces. Messages say what was wrong and, where useful, what to do. */
+export const errors = {
+  // 400
+  invalidJson: (why: string) => new GatewayError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. ${why}`),
+  invalidArgument: (message: string) => new GatewayError(400, "INVALID_ARGUMENT", message),
+  unsupportedMediaType: (got: string) =>
+    new GatewayError(415, "INVALID_ARGUMENT", `Content-Type must be application/json, got "${truncate(got, 80)}".`),
+  payloadTooLarge: (limit: number) =>
+    new GatewayError(413, "INVALID_ARGUMENT", `Request payload size exceeds the limit: ${limit} bytes.`),
+  // 401 / 403
+  missingKey: () =>
+    new GatewayError(
+      401,
+      "UNAUTHENTICATED",
+      "Request is missing a gateway API key. Send it in the x-goog-api-key header or as Authorization: Bearer <key>.",
+    ),
+  unknownKey: () => new GatewayError(401, "UNAUTHENTICATED", "API key not valid. Please pass a valid gateway API key."),
+  modelNotAllowed: (tenant: string, model: string) =>
+    new GatewayError(403, "PERMISSION_DENIED", `Tenant "${tenant}" is not allowed to use model "${model}".`),
+  // 404 / 405
+  notFound: (path: string) => new GatewayError(404, "NOT_FOUND", `No route for ${truncate(path, 200)}.`),
+  unknownModel: (model: string) =>
+    new GatewayError(404, "NOT_FOUND", `Model "${truncate(model, 128)}" is not served by this gateway.`),
+  unsupportedMethod: (method: string) =>
+    new GatewayError(404, "NOT_FOUND", `Method "${truncate(method, 64)}" is not supported by this gateway.`),
+  methodNotAllowed: (verb: string) =>
+    new GatewayError(405, "INVALID_ARGUMENT", `HTTP method ${verb} is not allowed here.`),
+  // 499 / 5xx
+  clientClosed: () => new GatewayError(499, "CANCELLED", "The client closed the request."),
+  draining: () =>
+    new GatewayError(503, "UNAVAILABLE", "The gateway instance is shutting down; retry the request.", undefined, {
+      "retry-after": "1",
+    }),
+  upstreamUnreachable: (why: string) =>
+    new GatewayError(503, "UNAVAILABLE", `The upstream model service is unreachable: ${why}`),
+  upstreamTimeout: () =>
+    new GatewayError(504, "DEADLINE_EXCEEDED", "The upstream model service did not answer in time."),
+  upstreamBroken: (why: string) => new GatewayError(502, "UNAVAILABLE", `The upstream response was malformed: ${why}`),
+  internal: () =>
+    new GatewayError(500, "INTERNAL", "Internal error in the gateway. The request id identifies it in the logs."),
+} as const;
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/** Turns anything thrown into a GatewayError; unknown errors become a generic 500 (never a stack trace). */
+export function toGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : errors.internal();
+}
