@@ -1,0 +1,140 @@
+/**
+ * Deterministic answers. A candidate's text is a function of (model, the request's text parts, systemInstruction
+ * text, candidate index, generationConfig.seed): those are hashed with SHA-256, the digest seeds a small PRNG (sfc32)
+ * and the PRNG picks words from a fixed vocabulary. The same request therefore always gets the same text, different
+ * candidates get different texts, and a shorter answer (maxOutputTokens) is always a prefix of the longer one.
+ *
+ * An answer is kept as "pieces", one per token: the first is a word, the others are a space plus a word, so
+ * `pieces.join("")` is the text and `pieces.length` is the exact output token count (see tokens.ts).
+ */
+import { createHash } from "node:crypto";
+import type { Content, GenerationConfig, Part } from "../wire/gemini.js";
+
+export type FinishReasonName = "STOP" | "MAX_TOKENS";
+
+export interface CandidateOutput {
+  pieces: string[];
+  finishReason: FinishReasonName;
+}
+
+const VOCABULARY = (
+  "gateway model token stream region quota latency cloud river signal answer prompt vector cache window " +
+  "request budget policy tenant metric cluster packet lantern harbor meadow copper silver orbit canvas " +
+  "garden beacon engine compass thread needle ember granite valley summit falcon willow quartz pillar " +
+  "ocean forest delta kernel socket buffer shard ledger cobalt amber pebble spiral mirror harvest echo " +
+  "crystal timber"
+).split(" ");
+const V = VOCABULARY.length;
+
+/** Every piece variant precomputed once: [leading space][capitalised][trailing period] x word. */
+const PIECES: string[] = [];
+for (let space = 0; space < 2; space++)
+  for (let cap = 0; cap < 2; cap++)
+    for (let dot = 0; dot < 2; dot++)
+      for (const w of VOCABULARY) {
+        const word = cap ? w[0]!.toUpperCase() + w.slice(1) : w;
+        PIECES.push(`${space ? " " : ""}${word}${dot ? "." : ""}`);
+      }
+const piece = (space: boolean, cap: boolean, dot: boolean, w: number): string =>
+  PIECES[(((space ? 1 : 0) * 2 + (cap ? 1 : 0)) * 2 + (dot ? 1 : 0)) * V + w]!;
+
+/** sfc32: tiny, fast, good enough statistically for picking words; returns uint32. */
+function sfc32(a: number, b: number, c: number, d: number): () => number {
+  return () => {
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
+  };
+}
+
+function words(rand: () => number, count: number, natural: number): string[] {
+  const out = new Array<string>(count);
+  let sentenceLeft = 0;
+  for (let i = 0; i < count; i++) {
+    const start = sentenceLeft === 0;
+    if (start) sentenceLeft = 6 + (rand() % 9); // sentences of 6..14 words
+    sentenceLeft--;
+    const w = rand() % V;
+    // The last word of the natural answer always closes its sentence; a cut-off answer simply stops.
+    const dot = sentenceLeft === 0 || i === natural - 1;
+    if (dot) sentenceLeft = 0;
+    out[i] = piece(i > 0, start, dot, w);
+  }
+  return out;
+}
+
+/** The text parts of `contents`, joined by newlines: what Model Armor screens. */
+export function promptText(contents: readonly Content[]): string {
+  let s = "";
+  for (const c of contents)
+    for (const p of c.parts) if (typeof p.text === "string") s = s.length ? `${s}\n${p.text}` : p.text;
+  return s;
+}
+
+/** Cuts the answer before the first occurrence of any stop sequence; null if none occurs. */
+function cutAtStop(pieces: string[], stops: readonly string[]): string[] | null {
+  const text = pieces.join("");
+  let at = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i !== -1 && (at === -1 || i < at)) at = i;
+  }
+  if (at === -1) return null;
+  const kept: string[] = [];
+  let pos = 0;
+  for (const p of pieces) {
+    if (pos + p.length <= at) kept.push(p);
+    else {
+      if (at > pos) kept.push(p.slice(0, at - pos)); // a partial word still costs one token
+      break;
+    }
+    pos += p.length;
+  }
+  return kept;
+}
+
+export interface GenerateInput {
+  model: string;
+  contents: readonly Content[];
+  systemInstruction?: { parts: Part[] } | undefined;
+  generationConfig?: GenerationConfig | undefined;
+  responseTokens: number;
+}
+
+export function generateCandidates(input: GenerateInput): CandidateOutput[] {
+  const cfg = input.generationConfig;
+  const n = cfg?.candidateCount ?? 1;
+  const natural = input.responseTokens;
+  const max = cfg?.maxOutputTokens;
+  const count = max !== undefined && max < natural ? max : natural;
+  const truncated = count < natural;
+  const stops = cfg?.stopSequences;
+
+  // Hash the prompt once; each candidate continues from a copy with its own index.
+  const base = createHash("sha256");
+  base.update(input.model);
+  for (const c of input.contents)
+    for (const p of c.parts) if (typeof p.text === "string") base.update("\u0001").update(p.text);
+  if (input.systemInstruction)
+    for (const p of input.systemInstruction.parts) if (typeof p.text === "string") base.update("\u0002").update(p.text);
+  if (cfg?.seed !== undefined) base.update(`\u0003${cfg.seed}`);
+
+  const out: CandidateOutput[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = (i === n - 1 ? base : base.copy()).update(`\u0004${i}`).digest();
+    const rand = sfc32(h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12));
+    const pieces = words(rand, count, natural);
+    const cut = stops?.length ? cutAtStop(pieces, stops) : null;
+    if (cut) out.push({ pieces: cut, finishReason: "STOP" });
+    else out.push({ pieces, finishReason: truncated ? "MAX_TOKENS" : "STOP" });
+  }
+  return out;
+}
