@@ -1,0 +1,149 @@
+/**
+ * The gateway's configuration: every environment variable it reads is named once here (the infra program imports
+ * `ENV` to set Cloud Run env, so names cannot drift), validated by one zod schema at start-up, and frozen.
+ */
+import { z } from "zod";
+
+/** Environment variable names, with what each means. The README's configuration table mirrors this object. */
+export const ENV = {
+  PORT: "PORT", // listening port (Cloud Run sets it)
+  HOST: "GATEWAY_HOST",
+  UPSTREAM: "GATEWAY_UPSTREAM", // vertex | emulator
+  PROJECT: "GOOGLE_CLOUD_PROJECT", // the Vertex AI project (same name the Google SDKs read)
+  LOCATION: "GOOGLE_CLOUD_LOCATION", // the Vertex AI region, or "global"
+  VERTEX_BASE_URL: "GATEWAY_VERTEX_BASE_URL", // endpoint override: Private Service Connect, or an emulator process
+  TENANTS_FILE: "GATEWAY_TENANTS_FILE",
+  MODELS: "GATEWAY_MODELS", // comma-separated model ids the gateway serves
+  MAX_BODY_BYTES: "GATEWAY_MAX_BODY_BYTES",
+  UPSTREAM_TIMEOUT_MS: "GATEWAY_UPSTREAM_TIMEOUT_MS",
+  UPSTREAM_CONNECTIONS: "GATEWAY_UPSTREAM_CONNECTIONS",
+  SHUTDOWN_TIMEOUT_MS: "GATEWAY_SHUTDOWN_TIMEOUT_MS",
+  LOG_LEVEL: "LOG_LEVEL",
+  EMULATOR_PORT: "EMULATOR_PORT", // port of the embedded emulator (emulator mode without GATEWAY_VERTEX_BASE_URL)
+} as const;
+
+/** Models served unless GATEWAY_MODELS says otherwise (see shared/reference/gemini-wire.md). */
+export const DEFAULT_MODELS = [
+  "gemini-2.5-pro",
+  "gemini-2.5-flash",
+  "gemini-2.5-flash-lite",
+  "gemini-3-pro-preview",
+  "gemini-3.1-pro-preview",
+  "gemini-3-flash-preview",
+  "gemini-3.1-flash-lite",
+] as const;
+
+const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z
+  .object({
+    [ENV.PORT]: int(0, 65535).default(8080),
+    [ENV.HOST]: z.string().min(1).default("0.0.0.0"),
+    [ENV.UPSTREAM]: z.enum(["vertex", "emulator"]).optional(),
+    [ENV.PROJECT]: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id")
+      .optional(),
+    [ENV.LOCATION]: z
+      .string()
+      .regex(/^(global|[a-z]+-[a-z]+\d+)$/, 'must be a region such as "us-central1", or "global"')
+      .default("us-central1"),
+    [ENV.VERTEX_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
+    [ENV.TENANTS_FILE]: z.string().min(1).optional(),
+    [ENV.MODELS]: z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(MODEL_ID, "model ids are lowercase like gemini-2.5-flash")).min(1))
+      .optional(),
+    [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+    [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),
+    [ENV.UPSTREAM_CONNECTIONS]: int(1, 10_000).default(256),
+    [ENV.SHUTDOWN_TIMEOUT_MS]: int(0, 3_600_000).default(9_000),
+    [ENV.LOG_LEVEL]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    [ENV.EMULATOR_PORT]: int(0, 65535).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env[ENV.UPSTREAM] === "vertex" && !env[ENV.PROJECT]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [ENV.PROJECT],
+        message: `is required when ${ENV.UPSTREAM}=vertex (the project that calls Vertex AI)`,
+      });
+    }
+  });
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly upstream: {
+    readonly kind: "vertex" | "emulator";
+    readonly project: string;
+    readonly location: string;
+    /** Undefined in emulator mode means "start the embedded emulator". */
+    readonly baseUrl: string | undefined;
+    readonly timeoutMs: number;
+    readonly connections: number;
+  };
+  readonly tenantsFile: string | undefined;
+  readonly models: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly emulatorPort: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates the environment. Throws ConfigError listing every bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  // Empty strings mean "unset": `FOO= npm start` should not fail validation.
+  const present = Object.fromEntries(
+    Object.values(ENV)
+      .map((name) => [name, env[name]] as const)
+      .filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? "(environment)");
+      const value = present[name];
+      return `  ${name}${value !== undefined ? `=${JSON.stringify(value)}` : ""}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const kind = e[ENV.UPSTREAM] ?? (e[ENV.PROJECT] ? "vertex" : "emulator");
+  const config: Config = {
+    port: e[ENV.PORT],
+    host: e[ENV.HOST],
+    upstream: {
+      kind,
+      project: e[ENV.PROJECT] ?? "emulator-project",
+      location: e[ENV.LOCATION],
+      baseUrl: e[ENV.VERTEX_BASE_URL]?.replace(/\/+$/, ""),
+      timeoutMs: e[ENV.UPSTREAM_TIMEOUT_MS],
+      connections: e[ENV.UPSTREAM_CONNECTIONS],
+    },
+    tenantsFile: e[ENV.TENANTS_FILE],
+    models: e[ENV.MODELS] ?? [...DEFAULT_MODELS],
+    maxBodyBytes: e[ENV.MAX_BODY_BYTES],
+    shutdownTimeoutMs: e[ENV.SHUTDOWN_TIMEOUT_MS],
+    logLevel: e[ENV.LOG_LEVEL],
+    emulatorPort: e[ENV.EMULATOR_PORT] ?? 0,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === "object") deepFreeze(v as object);
+  return Object.freeze(o);
+}

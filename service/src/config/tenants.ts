@@ -1,0 +1,104 @@
+/**
+ * Tenants and their keys, from the JSON file named by GATEWAY_TENANTS_FILE. Keys are stored only as SHA-256 hex
+ * digests; the file is validated strictly at start-up (a typo in a field name is an error, not a silently ignored
+ * setting). Later features add optional fields to the same entries; the minimal four-field entry keeps working.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "./env.js";
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export const PRIORITIES = ["interactive", "batch"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const TenantSchema = z.strictObject({
+  /** Used as a Vertex label value and a metric label, so it follows Vertex label rules. */
+  id: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,62}$/, "tenant ids are lowercase letters, digits, _ or -, starting with a letter"),
+  /** One digest, or several while a key is being rotated. */
+  keySha256: z.union([
+    z.string().regex(SHA256_HEX, "must be the lowercase hex SHA-256 of the key (npm run keys -- hash)"),
+    z.array(z.string().regex(SHA256_HEX, "must be the lowercase hex SHA-256 of the key")).min(1),
+  ]),
+  /** Model ids the tenant may call; "*" allows every model the gateway serves. */
+  models: z.array(z.string().min(1)).min(1),
+  priority: z.enum(PRIORITIES).default("interactive"),
+});
+
+const TenantsFileSchema = z.strictObject({ tenants: z.array(TenantSchema).min(1) });
+
+export interface Tenant {
+  readonly id: string;
+  readonly keySha256: readonly string[];
+  /** Undefined means every served model ("*"). */
+  readonly models: ReadonlySet<string> | undefined;
+  readonly priority: Priority;
+}
+
+export type TenantsFile = z.input<typeof TenantsFileSchema>;
+
+export function sha256Hex(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** A fresh gateway key: prefix for secret scanners, then 256 random bits. */
+export function newKey(): string {
+  return `ggw_${randomBytes(32).toString("base64url")}`;
+}
+
+/** Validates a parsed tenants document against the schema and the served models. */
+export function parseTenants(doc: unknown, servedModels: readonly string[], source = "tenants file"): Tenant[] {
+  const parsed = TenantsFileSchema.safeParse(doc);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`Invalid ${source}:\n${lines.join("\n")}`);
+  }
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  const served = new Set(servedModels);
+  const tenants = parsed.data.tenants.map((t, i) => {
+    if (ids.has(t.id)) problems.push(`  tenants.${i}.id: duplicate tenant id "${t.id}"`);
+    ids.add(t.id);
+    const keys = typeof t.keySha256 === "string" ? [t.keySha256] : t.keySha256;
+    for (const k of keys) {
+      if (hashes.has(k)) problems.push(`  tenants.${i}.keySha256: the same key is listed twice`);
+      hashes.add(k);
+    }
+    for (const m of t.models) {
+      if (m !== "*" && !served.has(m)) {
+        problems.push(
+          `  tenants.${i}.models: "${m}" is not a served model (GATEWAY_MODELS: ${servedModels.join(", ")})`,
+        );
+      }
+    }
+    const tenant: Tenant = {
+      id: t.id,
+      keySha256: keys,
+      models: t.models.includes("*") ? undefined : new Set(t.models),
+      priority: t.priority,
+    };
+    return Object.freeze(tenant);
+  });
+  if (problems.length) throw new ConfigError(`Invalid ${source}:\n${problems.join("\n")}`);
+  return tenants;
+}
+
+export function loadTenantsFile(path: string, servedModels: readonly string[]): Tenant[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`Cannot read GATEWAY_TENANTS_FILE "${path}": ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`GATEWAY_TENANTS_FILE "${path}" is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseTenants(doc, servedModels, `tenants file "${path}"`);
+}

@@ -1,0 +1,102 @@
+/**
+ * Entry point: configuration → tenants → upstream (Vertex AI, or the emulator) → gateway → signal handling.
+ * Wiring only; every decision lives in the modules it calls.
+ */
+import { ConfigError, ENV, loadConfig, type Config } from "./config/env.js";
+import { loadTenantsFile, newKey, sha256Hex, type Tenant } from "./config/tenants.js";
+import { startEmulator, type RunningEmulator } from "./emulator/server.js";
+import { startGateway } from "./gateway.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+import { adcTokenSource, staticToken, type TokenSource } from "./upstream/credentials.js";
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const tenants = loadTenants(config, logger);
+
+  let emulator: RunningEmulator | undefined;
+  let tokens: TokenSource;
+  let upstreamBaseUrl = config.upstream.baseUrl;
+  if (config.upstream.kind === "emulator") {
+    if (!upstreamBaseUrl) {
+      emulator = await startEmulator({ host: "127.0.0.1", port: config.emulatorPort });
+      upstreamBaseUrl = emulator.url;
+    }
+    tokens = staticToken("emulator");
+    logger.warn(
+      { upstream: "emulator", baseUrl: upstreamBaseUrl, embedded: emulator !== undefined },
+      `UPSTREAM IS THE GEMINI EMULATOR at ${upstreamBaseUrl}: answers are synthetic. ` +
+        `Set ${ENV.PROJECT} (and ${ENV.UPSTREAM}=vertex) to call Vertex AI.`,
+    );
+  } else {
+    tokens = adcTokenSource({ onError: (err) => logger.error({ err: err.message }, "could not get an access token") });
+    // Fetch the first token now so the first call does not wait and readiness reflects reality.
+    await Promise.resolve(tokens.authorization()).catch(() => undefined);
+    logger.info(
+      {
+        upstream: "vertex",
+        project: config.upstream.project,
+        location: config.upstream.location,
+        baseUrl: upstreamBaseUrl,
+      },
+      `upstream is Vertex AI, project ${config.upstream.project}, location ${config.upstream.location}`,
+    );
+  }
+
+  const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl });
+  logger.info(
+    { port: gateway.port, tenants: tenants.length, models: config.models },
+    `gateway listening on ${gateway.url}`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const cut = await gateway.shutdown();
+    await emulator?.close();
+    logger.info({ cut }, "stopped");
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+function loadTenants(config: Config, logger: Logger): Tenant[] {
+  if (config.tenantsFile) return loadTenantsFile(config.tenantsFile, config.models);
+  if (config.upstream.kind === "vertex") {
+    console.error(
+      `Refusing to start: ${ENV.TENANTS_FILE} is required with the Vertex AI upstream (every call would be billed to ` +
+        `${config.upstream.project}). Create keys with: npm run keys -- new <tenant>`,
+    );
+    process.exit(1);
+  }
+  const key = newKey();
+  logger.warn(
+    { tenant: "dev" },
+    `no ${ENV.TENANTS_FILE}: created a development tenant "dev" with a key valid until exit`,
+  );
+  // Printed (not logged as a field) so it is easy to copy; only in emulator mode, where it spends nothing.
+  console.log(
+    `\n  Development key (tenant "dev", all models): ${key}\n` +
+      `  Try: curl -s localhost:${config.port}/v1beta/models/gemini-2.5-flash:generateContent \\\n` +
+      `         -H "x-goog-api-key: ${key}" -H "content-type: application/json" \\\n` +
+      `         -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'\n`,
+  );
+  return [{ id: "dev", keySha256: [sha256Hex(key)], models: undefined, priority: "interactive" }];
+}
+
+main().catch((err: unknown) => {
+  console.error("gateway failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+/**
+ * Stage 1: who is calling. The gateway key comes in `x-goog-api-key` (Developer API clients) or
+ * `Authorization: Bearer` (Vertex clients, whose auth client we point at the gateway key). Keys are looked up by
+ * their SHA-256 and confirmed with a constant-time comparison of the digests: the lookup reveals nothing usable,
+ * because an attacker cannot choose keys by their digests.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Tenant } from "../config/tenants.js";
+import { errors } from "../wire/errors.js";
+
+export interface Identity {
+  tenant: Tenant;
+  keyId: string;
+}
+
+export interface Keyring {
+  authenticate(headers: IncomingHttpHeaders): Identity;
+}
+
+export function createKeyring(tenants: readonly Tenant[]): Keyring {
+  const byDigest = new Map<string, { tenant: Tenant; digest: Buffer }>();
+  for (const tenant of tenants) {
+    for (const hex of tenant.keySha256) byDigest.set(hex, { tenant, digest: Buffer.from(hex, "hex") });
+  }
+  return {
+    authenticate(headers) {
+      const key = presentedKey(headers);
+      if (!key) throw errors.missingKey();
+      const digest = createHash("sha256").update(key).digest();
+      const hex = digest.toString("hex");
+      const entry = byDigest.get(hex);
+      if (!entry || !timingSafeEqual(entry.digest, digest)) throw errors.unknownKey();
+      return { tenant: entry.tenant, keyId: hex.slice(0, 12) };
+    },
+  };
+}
+
+function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const apiKey = headers["x-goog-api-key"];
+  if (typeof apiKey === "string" && apiKey.length > 0) return apiKey.trim();
+  const auth = headers.authorization;
+  if (typeof auth === "string" && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim() || undefined;
+  return undefined;
+}

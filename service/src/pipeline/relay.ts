@@ -1,0 +1,183 @@
+/**
+ * Encoding the upstream's answer for the client. Non-streamed responses and errors are relayed byte for byte with
+ * the upstream's status. Streams arrive as SSE events and leave, one event at a time as they arrive, either as SSE
+ * (`alt=sse`) or as the progressive JSON array Google serves without it. Usage is read on the way through for
+ * accounting; nothing else is parsed.
+ */
+import type { ServerResponse } from "node:http";
+import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
+import type { UsageMetadataWire } from "../wire/gemini.js";
+import type { UpstreamResponse } from "../upstream/provider.js";
+import { translateNetworkError } from "../upstream/vertex.js";
+import { SseParser } from "./sse.js";
+
+export interface RelayResult {
+  status: number;
+  usage: UsageMetadataWire | undefined;
+  responseBytes: number;
+  /** Milliseconds from relay start to the first byte of body written (streams: time to first chunk). */
+  firstChunkMs: number | undefined;
+  /** Set when a stream broke after it had started; the client got an error event. */
+  streamError: string | undefined;
+}
+
+const JSON_TYPE = "application/json; charset=UTF-8";
+const MAX_ERROR_BODY = 1024 * 1024;
+
+export async function relay(
+  upstream: UpstreamResponse,
+  res: ServerResponse,
+  stream: boolean,
+  encoding: "sse" | "array",
+): Promise<RelayResult> {
+  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res);
+  return stream ? relayStream(upstream, res, encoding) : relayUnary(upstream, res);
+}
+
+async function relayUnary(upstream: UpstreamResponse, res: ServerResponse): Promise<RelayResult> {
+  const started = performance.now();
+  const body = await collect(upstream, Infinity);
+  const usage = usageOf(body.toString("utf8"));
+  res.writeHead(upstream.status, { "content-type": upstream.contentType ?? JSON_TYPE, "content-length": body.length });
+  res.end(body);
+  return {
+    status: upstream.status,
+    usage,
+    responseBytes: body.length,
+    firstChunkMs: performance.now() - started,
+    streamError: undefined,
+  };
+}
+
+/** Upstream errors keep their status, Google status, message and details; a non-JSON error body is wrapped. */
+async function relayError(upstream: UpstreamResponse, res: ServerResponse): Promise<RelayResult> {
+  let body = await collect(upstream, MAX_ERROR_BODY);
+  if (!isErrorEnvelope(body)) {
+    body = Buffer.from(
+      JSON.stringify({
+        error: {
+          code: upstream.status,
+          message: `The upstream answered HTTP ${upstream.status} without a Gemini error body.`,
+          status: statusForHttp(upstream.status),
+        },
+      }),
+    );
+  }
+  const headers: Record<string, string | number> = { "content-type": JSON_TYPE, "content-length": body.length };
+  if (upstream.retryAfter) headers["retry-after"] = upstream.retryAfter;
+  res.writeHead(upstream.status, headers);
+  res.end(body);
+  return {
+    status: upstream.status,
+    usage: undefined,
+    responseBytes: body.length,
+    firstChunkMs: undefined,
+    streamError: undefined,
+  };
+}
+
+async function relayStream(
+  upstream: UpstreamResponse,
+  res: ServerResponse,
+  encoding: "sse" | "array",
+): Promise<RelayResult> {
+  const started = performance.now();
+  const sse = encoding === "sse";
+  res.writeHead(200, {
+    "content-type": sse ? "text/event-stream" : JSON_TYPE,
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no", // tell any buffering proxy in front of us to pass chunks through
+  });
+  const parser = new SseParser();
+  let events = 0;
+  let bytes = 0;
+  let usage: UsageMetadataWire | undefined;
+  let firstChunkMs: number | undefined;
+
+  const write = async (payloads: string[]): Promise<void> => {
+    for (const payload of payloads) {
+      if (payload.includes('"usageMetadata"')) usage = usageOf(payload) ?? usage;
+      const out = sse ? `data: ${payload}\r\n\r\n` : `${events === 0 ? "[" : "\n,\r\n"}${payload}`;
+      events++;
+      bytes += out.length;
+      firstChunkMs ??= performance.now() - started;
+      if (!res.write(out)) await drained(res);
+    }
+  };
+
+  let streamError: string | undefined;
+  try {
+    for await (const chunk of upstream.body) await write(parser.push(chunk));
+    await write(parser.end());
+  } catch (err) {
+    if (res.destroyed) throw err; // the client went away: nothing to tell it
+    const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
+    streamError = failure.message;
+    await write([JSON.stringify(failure.toEnvelope())]);
+  }
+  if (!sse) res.write(events === 0 ? "[]" : "\n]");
+  res.end();
+  return { status: 200, usage, responseBytes: bytes, firstChunkMs, streamError };
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
+}
+
+async function collect(upstream: UpstreamResponse, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream.body) {
+    size += chunk.length;
+    if (size > limit) {
+      upstream.body.destroy();
+      throw errors.upstreamBroken(`response body over ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function usageOf(json: string): UsageMetadataWire | undefined {
+  try {
+    const doc = JSON.parse(json) as { usageMetadata?: UsageMetadataWire };
+    return doc && typeof doc === "object" ? doc.usageMetadata : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isErrorEnvelope(body: Buffer): boolean {
+  try {
+    const doc = JSON.parse(body.toString("utf8")) as { error?: { code?: unknown } };
+    return typeof doc?.error === "object" && doc.error !== null;
+  } catch {
+    return false;
+  }
+}
+
+const STATUS_BY_HTTP: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  409: "ABORTED",
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  501: "UNIMPLEMENTED",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
+export function statusForHttp(code: number): string {
+  return STATUS_BY_HTTP[code] ?? (code >= 500 ? "UNAVAILABLE" : code >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN");
+}

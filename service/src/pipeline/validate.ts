@@ -1,0 +1,124 @@
+/**
+ * Stage 2: is the call well-formed and allowed? Resolves the path into model + method, checks the model is served
+ * and allowed for the tenant, parses the body once against the wire subset we read, and produces the bytes to
+ * forward. The one change ever made to a request: Vertex `labels` naming the tenant and key, merged with the
+ * client's own labels, so Cloud Billing can attribute spend. When the client sent no labels (the usual case) they
+ * are spliced into the original bytes; otherwise the body is re-serialized from the parsed object, which keeps every
+ * field and value (only whitespace and number spelling may change).
+ */
+import { isUtf8 } from "node:buffer";
+import type { Tenant } from "../config/tenants.js";
+import { errors } from "../wire/errors.js";
+import {
+  CountTokensRequestSchema,
+  describeIssues,
+  GenerateContentRequestSchema,
+  isModelMethod,
+  MODEL_ID_PATTERN,
+  type ModelMethod,
+} from "../wire/gemini.js";
+import type { RouteTarget } from "./call.js";
+
+export interface ResolvedTarget {
+  model: string;
+  method: ModelMethod;
+  apiVersion: "v1" | "v1beta1";
+  stream: boolean;
+  streamEncoding: "sse" | "array";
+}
+
+const VERSIONS: Record<RouteTarget["surface"], Record<string, "v1" | "v1beta1">> = {
+  gemini: { v1: "v1", v1beta: "v1beta1" },
+  vertex: { v1: "v1", v1beta1: "v1beta1" },
+};
+
+export function resolveTarget(target: RouteTarget, tenant: Tenant, served: ReadonlySet<string>): ResolvedTarget {
+  const apiVersion = VERSIONS[target.surface][target.version];
+  if (!apiVersion) throw errors.notFound(`API version "${target.version}"`);
+  const colon = target.modelAndMethod.lastIndexOf(":");
+  if (colon < 0) throw errors.unsupportedMethod("(none; expected models/{model}:{method})");
+  const model = target.modelAndMethod.slice(0, colon);
+  const method = target.modelAndMethod.slice(colon + 1);
+  if (!isModelMethod(method)) throw errors.unsupportedMethod(method);
+  if (!MODEL_ID_PATTERN.test(model) || !served.has(model)) throw errors.unknownModel(model);
+  if (tenant.models && !tenant.models.has(model)) throw errors.modelNotAllowed(tenant.id, model);
+  const stream = method === "streamGenerateContent";
+  return { model, method, apiVersion, stream, streamEncoding: target.alt === "sse" ? "sse" : "array" };
+}
+
+/** Labels the gateway adds for attribution; keys and values follow Vertex label rules. */
+export function attributionLabels(tenant: Tenant, keyId: string): Record<string, string> {
+  return { "gateway-tenant": tenant.id, "gateway-key": keyId };
+}
+
+export function validateBody(method: ModelMethod, raw: Buffer, labels: Record<string, string>): Buffer {
+  if (raw.length === 0) throw errors.invalidArgument("The request body is empty; send a JSON object.");
+  // JSON.parse would quietly turn invalid bytes into U+FFFD while we forward the original bytes: refuse them.
+  if (!isUtf8(raw)) throw errors.invalidJson("The request body is not valid UTF-8.");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString("utf8"));
+  } catch (err) {
+    throw errors.invalidJson((err as Error).message);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw errors.invalidJson("The request body must be a JSON object.");
+  }
+  if (exceedsDepth(doc, MAX_DEPTH)) {
+    throw errors.invalidJson(`JSON is nested deeper than ${MAX_DEPTH} levels, which Google's API refuses.`);
+  }
+
+  if (method === "countTokens") {
+    const parsed = CountTokensRequestSchema.safeParse(doc);
+    if (!parsed.success) throw errors.invalidArgument(`Invalid countTokens request: ${describeIssues(parsed.error)}`);
+    const wrapped = parsed.data.generateContentRequest;
+    if (wrapped) {
+      // Developer API form {generateContentRequest:{...}} → the Vertex form, which takes the fields directly.
+      const { contents, systemInstruction, tools, generationConfig } = wrapped as Record<string, unknown>;
+      return Buffer.from(JSON.stringify({ contents, systemInstruction, tools, generationConfig }));
+    }
+    if (!parsed.data.contents?.length) throw errors.invalidArgument("countTokens needs non-empty contents.");
+    return raw;
+  }
+
+  const parsed = GenerateContentRequestSchema.safeParse(doc);
+  if (!parsed.success) throw errors.invalidArgument(`Invalid GenerateContentRequest: ${describeIssues(parsed.error)}`);
+  const clientLabels = parsed.data.labels;
+  if (clientLabels) {
+    const merged = { ...doc, labels: { ...clientLabels, ...labels } };
+    return Buffer.from(JSON.stringify(merged));
+  }
+  return spliceLabels(raw, labels);
+}
+
+/** Protobuf's JSON parser (behind Google's APIs) stops at 100 levels; fail here instead of upstream. */
+const MAX_DEPTH = 100;
+
+/** Iterative walk over the parsed tree: cost is the number of JSON nodes, not bytes (base64 data is one node). */
+function exceedsDepth(root: object, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Object.values(node as object)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Inserts `"labels":{...}` before the closing brace of the top-level object, leaving every other byte as it was. */
+function spliceLabels(raw: Buffer, labels: Record<string, string>): Buffer {
+  let end = raw.length - 1;
+  while (end >= 0 && raw[end] !== 0x7d /* } */) end--;
+  let before = end - 1;
+  while (
+    before >= 0 &&
+    (raw[before] === 0x20 || raw[before] === 0x0a || raw[before] === 0x0d || raw[before] === 0x09)
+  ) {
+    before--;
+  }
+  const empty = raw[before] === 0x7b; /* { */
+  const insertion = Buffer.from(`${empty ? "" : ","}"labels":${JSON.stringify(labels)}`);
+  return Buffer.concat([raw.subarray(0, end), insertion, raw.subarray(end)]);
+}

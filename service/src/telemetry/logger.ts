@@ -1,0 +1,29 @@
+/**
+ * Structured logs in the JSON shape Cloud Logging reads from a container's stdout: `severity`, `message`, `time`,
+ * `httpRequest`, and the trace fields it correlates on. Content of prompts and responses is never passed here.
+ */
+import { pino, type Logger, type DestinationStream } from "pino";
+
+export type { Logger };
+
+const SEVERITY: Record<string, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARNING",
+  error: "ERROR",
+  fatal: "CRITICAL",
+};
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      messageKey: "message",
+      base: undefined, // no pid/hostname: Cloud Run adds the instance id itself
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }) },
+    },
+    destination,
+  );
+}

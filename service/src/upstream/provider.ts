@@ -1,0 +1,33 @@
+/**
+ * What the pipeline needs from an upstream model service. Leaf module: types only.
+ * A provider speaks Gemini on both sides of this interface: it receives the Gemini request body the gateway will
+ * forward, and answers with a Gemini response (streams always as SSE frames, which the surface re-encodes).
+ */
+import type { ModelMethod } from "../wire/gemini.js";
+
+export interface UpstreamRequest {
+  model: string;
+  method: ModelMethod;
+  /** API version family the client used; Vertex gets v1 or v1beta1. */
+  apiVersion: "v1" | "v1beta1";
+  /** The exact bytes to send. */
+  body: Buffer;
+  /** Seconds the client allows (X-Server-Timeout), forwarded so the upstream can give up too. */
+  serverTimeout: string | undefined;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  /** Content type as the upstream sent it. */
+  contentType: string | undefined;
+  retryAfter: string | undefined;
+  body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown };
+}
+
+export interface Provider {
+  /** `<provider>/<region>`, for logs and the x-gateway-upstream header. */
+  readonly id: string;
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}

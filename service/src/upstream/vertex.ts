@@ -1,0 +1,89 @@
+/**
+ * Vertex AI as the upstream: the client's request bytes go to
+ * `{base}/{v1|v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}` over a
+ * keep-alive undici pool, with an OAuth2 access token. Streams are always requested as SSE (`alt=sse`). Nothing is
+ * parsed or re-serialized here: see docs/decisions/0002-undici-passthrough-hot-path.md for why not the SDK.
+ */
+import { Agent, errors as undiciErrors } from "undici";
+import { errors } from "../wire/errors.js";
+import type { TokenSource } from "./credentials.js";
+import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
+
+export interface VertexOptions {
+  /** "vertex", or "emulator" when the base URL is the Gemini emulator: names the upstream in logs and headers. */
+  name: "vertex" | "emulator";
+  project: string;
+  location: string;
+  /** Override for Private Service Connect or an emulator; default is Google's regional (or global) endpoint. */
+  baseUrl?: string | undefined;
+  tokens: TokenSource;
+  timeoutMs: number;
+  connections: number;
+  userAgent: string;
+}
+
+export function vertexBaseUrl(location: string): string {
+  return location === "global" ? "https://aiplatform.googleapis.com" : `https://${location}-aiplatform.googleapis.com`;
+}
+
+export function createVertexProvider(options: VertexOptions): Provider {
+  const origin = new URL(options.baseUrl ?? vertexBaseUrl(options.location));
+  const pathPrefix = origin.pathname.replace(/\/+$/, "");
+  const resource = `projects/${options.project}/locations/${options.location}/publishers/google/models/`;
+  const agent = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    // Non-streamed generations can take minutes before the first header byte; streams can pause between chunks.
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connect: { timeout: 10_000 },
+  });
+
+  return {
+    id: `${options.name}/${options.location}`,
+    async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+      const query = req.method === "streamGenerateContent" ? "?alt=sse" : "";
+      const authorization = await options.tokens.authorization();
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        authorization,
+        "user-agent": options.userAgent,
+      };
+      if (req.serverTimeout) headers["x-server-timeout"] = req.serverTimeout;
+      try {
+        const res = await agent.request({
+          origin: origin.origin,
+          path: `${pathPrefix}/${req.apiVersion}/${resource}${req.model}:${req.method}${query}`,
+          method: "POST",
+          headers,
+          body: req.body,
+          signal: req.signal,
+        });
+        return {
+          status: res.statusCode,
+          contentType: header(res.headers["content-type"]),
+          retryAfter: header(res.headers["retry-after"]),
+          body: res.body,
+        };
+      } catch (err) {
+        throw translateNetworkError(err);
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Network failures become Gemini-shaped errors; aborts propagate unchanged so the caller sees its own abort. */
+export function translateNetworkError(err: unknown): unknown {
+  if (err instanceof undiciErrors.RequestAbortedError || (err as Error)?.name === "AbortError") return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return errors.upstreamTimeout();
+  }
+  if (err instanceof undiciErrors.ConnectTimeoutError) return errors.upstreamUnreachable("connect timeout");
+  const code = (err as { code?: string })?.code;
+  return errors.upstreamUnreachable(code ?? (err as Error)?.message ?? "unknown network error");
+}
