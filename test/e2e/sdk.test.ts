@@ -181,6 +181,20 @@ describe("wire fidelity", () => {
     expect(chunks.at(-1)?.usageMetadata).toBeDefined();
   });
 
+  it("sends upstream its own credentials, never the client's key, and forwards only a valid X-Server-Timeout", async () => {
+    const body = { contents: [{ parts: [{ text: "x" }] }] };
+    expect(
+      (await postJson(url(), body, { ...auth(), "x-server-timeout": "30", "x-goog-api-key": stack.keys.acme })).status,
+    ).toBe(200);
+    const sent = stack.emulator.requests().at(-1)!.headers;
+    expect(sent.authorization).toBe("Bearer emulator");
+    expect(sent["x-goog-api-key"]).toBeUndefined();
+    expect(JSON.stringify(sent)).not.toContain(stack.keys.acme);
+    expect(sent["x-server-timeout"]).toBe("30");
+    expect((await postJson(url(), body, { ...auth(), "x-server-timeout": "soon\r\n" })).status).toBe(200);
+    expect(stack.emulator.requests().at(-1)!.headers["x-server-timeout"]).toBeUndefined();
+  });
+
   it("every response carries x-request-id, and a valid incoming one is kept", async () => {
     const res = await postJson(
       url(),

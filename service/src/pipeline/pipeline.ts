@@ -68,7 +68,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       call = { ...call, ...resolved };
       const raw = await readBody(req, deps.maxBodyBytes);
       const body = validateBody(resolved.method, raw, attributionLabels(tenant, keyId));
-      const serverTimeout = headerString(req.headers["x-server-timeout"]);
+      const serverTimeout = serverTimeoutOf(req.headers["x-server-timeout"]);
       const full: GatewayCall = { requestId, surface: target.surface, tenant, keyId, ...resolved, body, serverTimeout };
       call = full;
 
@@ -159,6 +159,12 @@ function tokensOf(usage: UsageMetadataWire | undefined) {
 
 function headerString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** `X-Server-Timeout: <seconds>` as the SDK sends it; anything else is not forwarded. */
+function serverTimeoutOf(v: string | string[] | undefined): string | undefined {
+  const s = headerString(v)?.trim();
+  return s && /^\d{1,6}(\.\d{1,9})?$/.test(s) ? s : undefined;
 }
 
 function round(ms: number): number {
