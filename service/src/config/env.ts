@@ -3,6 +3,7 @@
  * `ENV` to set Cloud Run env, so names cannot drift), validated by one zod schema at start-up, and frozen.
  */
 import { z } from "zod";
+import { GEMINI_MODELS, MODEL_ID_PATTERN } from "../wire/gemini.js";
 
 /** Environment variable names, with what each means. The README's configuration table mirrors this object. */
 export const ENV = {
@@ -22,18 +23,8 @@ export const ENV = {
   EMULATOR_PORT: "EMULATOR_PORT", // port of the embedded emulator (emulator mode without GATEWAY_VERTEX_BASE_URL)
 } as const;
 
-/** Models served unless GATEWAY_MODELS says otherwise (see shared/reference/gemini-wire.md). */
-export const DEFAULT_MODELS = [
-  "gemini-2.5-pro",
-  "gemini-2.5-flash",
-  "gemini-2.5-flash-lite",
-  "gemini-3-pro-preview",
-  "gemini-3.1-pro-preview",
-  "gemini-3-flash-preview",
-  "gemini-3.1-flash-lite",
-] as const;
-
-const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** Models served unless GATEWAY_MODELS says otherwise. */
+export const DEFAULT_MODELS = GEMINI_MODELS;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -60,7 +51,7 @@ const EnvSchema = z
           .map((m) => m.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().regex(MODEL_ID, "model ids are lowercase like gemini-2.5-flash")).min(1))
+      .pipe(z.array(z.string().regex(MODEL_ID_PATTERN, "model ids are lowercase like gemini-2.5-flash")).min(1))
       .optional(),
     [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
     [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),

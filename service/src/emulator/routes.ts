@@ -4,19 +4,10 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { GatewayError } from "../wire/errors.js";
-import { isModelMethod } from "../wire/gemini.js";
+import { GEMINI_MODELS, isModelMethod } from "../wire/gemini.js";
 
-/** The price-table models of gemini-wire.md plus two older ids clients still send. */
-export const KNOWN_MODELS: ReadonlySet<string> = new Set([
-  "gemini-2.5-pro",
-  "gemini-2.5-flash",
-  "gemini-2.5-flash-lite",
-  "gemini-3-pro-preview",
-  "gemini-3.1-pro-preview",
-  "gemini-3-flash-preview",
-  "gemini-3.1-flash-lite",
-  "gemini-2.0-flash-001",
-]);
+/** The current family plus an older pinned id clients still send. */
+export const KNOWN_MODELS: ReadonlySet<string> = new Set([...GEMINI_MODELS, "gemini-2.0-flash-001"]);
 
 export interface ModelRoute {
   vertex: boolean;

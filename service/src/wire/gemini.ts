@@ -81,6 +81,17 @@ export function isModelMethod(s: string): s is ModelMethod {
   return (MODEL_METHODS as readonly string[]).includes(s);
 }
 
+/** The current Gemini family (shared/reference/gemini-wire.md price table): served by default, known to the emulator. */
+export const GEMINI_MODELS = [
+  "gemini-2.5-pro",
+  "gemini-2.5-flash",
+  "gemini-2.5-flash-lite",
+  "gemini-3-pro-preview",
+  "gemini-3.1-pro-preview",
+  "gemini-3-flash-preview",
+  "gemini-3.1-flash-lite",
+] as const;
+
 /** A model id as it may appear in a path: `gemini-2.5-flash`, `gemini-3-pro-preview`, `gemini-2.0-flash-001`. */
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
