@@ -67,7 +67,10 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
+    // A deeper accept queue than node's default 511: a burst of new connections (thousands of streams opening at once)
+    // otherwise overflows it, and each dropped SYN costs the client a one-second retransmit (docs/benchmarks.md).
+    // The kernel caps it at net.core.somaxconn.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;

@@ -150,6 +150,12 @@ const cases: Case[] = [
     status: 404,
   },
   { name: "GET on a model path", method: "GET", path: GEN, status: 405 },
+  {
+    name: "POST to a Vertex path with an extra segment",
+    path: VERTEX.replace("/models/", "/models/x/"),
+    body: JSON.stringify(ok),
+    status: 404,
+  },
   { name: "unknown path", path: "/admin/secrets", body: "{}", status: 404 },
   {
     name: "countTokens without contents",

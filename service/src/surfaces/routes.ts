@@ -1,14 +1,22 @@
 /**
- * The route table: every path the gateway answers, in one place. Model calls from both API surfaces decode into a
- * RouteTarget and go to the one pipeline; health routes answer Cloud Run's probes. Express conveniences that cost
- * on the hot path (ETag, body parsers, res.json) are left out: handlers write to the node response directly.
+ * The route table: every path the gateway answers, in one place.
+ *
+ *   POST /{v1|v1beta}/models/{model}:{method}                                        Gemini Developer API
+ *   POST /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{method}   Vertex AI
+ *   POST /{v1|v1beta1}/publishers/google/models/{m}:{method}                         Vertex AI, no project prefix
+ *   GET  /healthz, GET /readyz                                                       Cloud Run probes
+ *
+ * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
+ * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
+ * machine, more than all the gateway's own stages (docs/benchmarks.md). express answers everything else: probes, 405
+ * for other verbs on model paths, 404s, and router-level errors, all as Gemini error envelopes.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ModelCallHandler } from "../pipeline/pipeline.js";
 import { writeError } from "../pipeline/pipeline.js";
-import type { Surface } from "../pipeline/call.js";
+import type { RouteTarget, Surface } from "../pipeline/call.js";
 import { errors, GatewayError } from "../wire/errors.js";
 
 export interface ReadinessCheck {
@@ -32,24 +40,7 @@ export function createApp(handleModelCall: ModelCallHandler, readiness: readonly
   app.disable("x-powered-by");
   app.set("etag", false);
 
-  const modelCall = (surface: Surface) => (req: Request, res: Response) =>
-    handleModelCall(req, res, {
-      surface,
-      version: String(req.params.version),
-      modelAndMethod: String(req.params.modelAndMethod),
-      alt: typeof req.query.alt === "string" ? req.query.alt : undefined,
-    });
-
-  // Gemini Developer API: /{v1|v1beta}/models/{model}:{method}
-  app.post("/:version/models/:modelAndMethod", modelCall("gemini"));
-  // Vertex AI: /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:{method}, with or without
-  // the project prefix. The client's project and location are placeholders: the gateway uses its own.
-  app.post(
-    "/:version/projects/:project/locations/:location/publishers/google/models/:modelAndMethod",
-    modelCall("vertex"),
-  );
-  app.post("/:version/publishers/google/models/:modelAndMethod", modelCall("vertex"));
-
+  // Model calls (POST on the paths in MODEL_CALL_PATHS below) never reach express: see createApp's return.
   app.get("/healthz", (_req, res) => writeJson(res, 200, { status: "ok" }));
   app.get("/readyz", (_req, res) => {
     const checks: Record<string, string> = {};
@@ -62,10 +53,12 @@ export function createApp(handleModelCall: ModelCallHandler, readiness: readonly
     writeJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks });
   });
 
-  // Model paths with another HTTP verb, then everything else: Gemini-shaped 405/404, never express's HTML page.
+  // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match
+  // MODEL_CALL_PATHS): Gemini-shaped 405/404, never express's HTML page.
   app.all(
     ["/:version/models/:modelAndMethod", "/:version/projects/*rest", "/:version/publishers/*rest"],
-    (req: Request, res: Response) => writeError(res, errors.methodNotAllowed(req.method)),
+    (req: Request, res: Response, next: NextFunction) =>
+      req.method === "POST" ? next() : writeError(res, errors.methodNotAllowed(req.method)),
   );
   app.use((req: Request, res: Response) => writeError(res, errors.notFound(`${req.method} ${req.path}`)));
   // Errors raised by express itself (e.g. a malformed percent-encoding in the path) become 400s.
@@ -83,8 +76,47 @@ export function createApp(handleModelCall: ModelCallHandler, readiness: readonly
   // Set before routing so that even errors raised by the router itself carry the id.
   return (req, res) => {
     requestIdOf(req, res);
-    app(req, res);
+    const target = req.method === "POST" ? modelCallTarget(req.url ?? "/") : undefined;
+    if (target === undefined) return void app(req, res);
+    if (target instanceof GatewayError) return writeError(res, target);
+    void handleModelCall(req, res, target);
   };
+}
+
+/**
+ * Model-call paths, matched before express: they are the data plane, and express's router and request decoration
+ * cost about a third of a bare route's CPU on this machine (docs/benchmarks.md). Same paths as the express table
+ * above, which stays the one place that answers every other method and path.
+ */
+const MODEL_CALL_PATHS: readonly { surface: Surface; pattern: RegExp }[] = [
+  { surface: "gemini", pattern: /^\/([^/]+)\/models\/([^/]+)$/ },
+  {
+    surface: "vertex",
+    pattern: /^\/([^/]+)\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/]+)$/,
+  },
+  { surface: "vertex", pattern: /^\/([^/]+)\/publishers\/google\/models\/([^/]+)$/ },
+];
+
+/** The RouteTarget of a model-call URL; undefined for any other path; a 400 for a malformed percent-encoding. */
+export function modelCallTarget(url: string): RouteTarget | GatewayError | undefined {
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  for (const { surface, pattern } of MODEL_CALL_PATHS) {
+    const m = pattern.exec(path);
+    if (!m) continue;
+    try {
+      const alt = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get("alt");
+      return {
+        surface,
+        version: decodeURIComponent(m[1]!),
+        modelAndMethod: decodeURIComponent(m[2]!),
+        alt: alt ?? undefined,
+      };
+    } catch {
+      return errors.invalidArgument("The request URL or headers could not be parsed.");
+    }
+  }
+  return undefined;
 }
 
 function writeJson(res: Response, status: number, body: unknown): void {
