@@ -13,6 +13,14 @@ import { createApp, type ReadinessCheck } from "./surfaces/routes.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
 import { createVertexProvider } from "./upstream/vertex.js";
+import { loadPriceTable } from "./accounting/prices.js";
+import { createAuditLog } from "./telemetry/audit.js";
+import { createMetrics, type GatewayMetrics } from "./telemetry/metrics.js";
+import { startMetricsServer, type MetricsServer } from "./telemetry/metrics-endpoint.js";
+import { createCallRecorder } from "./telemetry/recorder.js";
+import { createTracing } from "./telemetry/tracing.js";
+import { createUsageWatch } from "./telemetry/usage-watch.js";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 
@@ -23,6 +31,10 @@ export interface GatewayParts {
   logger: Logger;
   /** Where Vertex requests go; defaults to config.upstream.baseUrl, then Google's endpoint. */
   upstreamBaseUrl?: string | undefined;
+  /** Tests: record spans here (e.g. an in-memory exporter), whatever the configured exporter. */
+  spanProcessor?: SpanProcessor | undefined;
+  /** Tests: the clock of the unusual-usage watch. */
+  now?: () => number;
 }
 
 export interface RunningGateway {
@@ -30,6 +42,9 @@ export interface RunningGateway {
   port: number;
   server: Server;
   lifecycle: Lifecycle;
+  metrics: GatewayMetrics;
+  /** The separate metrics listener's URL, when GATEWAY_METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   /** Drains and closes; resolves with the number of calls cut off by the deadline (0 when all finished). */
   shutdown(): Promise<number>;
 }
@@ -47,20 +62,46 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     connections: config.upstream.connections,
     userAgent: USER_AGENT,
   });
+  const metrics = createMetrics({ tenants: parts.tenants.map((t) => t.id), models: config.models });
+  metrics.circuitState.set({ upstream: provider.id }, 0); // no breaker yet: always closed
+  const usageWatch = createUsageWatch({
+    factor: config.usageAnomaly.factor,
+    minTokensPerMinute: config.usageAnomaly.minTokensPerMinute,
+    now: parts.now,
+    onAnomaly: (a) => {
+      metrics.usageAnomalies.inc({ tenant: a.tenant });
+      logger.warn(a, `unusual usage: tenant ${a.tenant} used ${a.tokensThisMinute} tokens this minute`);
+    },
+  });
+  const tracing = createTracing({
+    exporter: config.tracing.exporter,
+    project: config.upstream.project,
+    sampleRatio: config.tracing.sampleRatio,
+    serviceName: "gemini-gateway",
+    serviceVersion: USER_AGENT.split("/")[1]!,
+    spanProcessor: parts.spanProcessor,
+  });
   const handle = createPipeline({
     keyring: createKeyring(parts.tenants),
     servedModels: new Set(config.models),
     provider,
+    prices: loadPriceTable(config.pricesFile),
+    tracing,
+    record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    project: config.upstream.project,
     lifecycle,
   });
   const readiness: ReadinessCheck[] = [
     { name: "draining", problem: () => (lifecycle.draining ? "instance is shutting down" : undefined) },
     { name: "credentials", problem: () => (tokens.healthy() ? undefined : "no valid upstream access token") },
   ];
-  const server = createServer({ keepAliveTimeout: 65_000 }, createApp(handle, readiness));
+  const app = createApp({
+    handleModelCall: handle,
+    readiness,
+    metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
   // Cloud Run's front end keeps connections open for long; the server must not close them first.
   server.headersTimeout = 66_000;
   server.requestTimeout = 0; // streams may legitimately run for many minutes
@@ -73,6 +114,10 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const metricsServer: MetricsServer | undefined =
+    config.metrics.port === undefined
+      ? undefined
+      : await startMetricsServer(metrics.registry, config.host, config.metrics.port);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
 
   let closing: Promise<number> | undefined;
@@ -96,8 +141,18 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       }
       clearInterval(sweeper);
       await provider.close();
+      await metricsServer?.close();
+      await tracing.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export failed"));
       return cut;
     })());
 
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, server, lifecycle, shutdown };
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    server,
+    lifecycle,
+    metrics,
+    metricsUrl: metricsServer?.url,
+    shutdown,
+  };
 }

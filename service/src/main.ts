@@ -3,7 +3,7 @@
  * Wiring only; every decision lives in the modules it calls.
  */
 import { ConfigError, ENV, loadConfig, type Config } from "./config/env.js";
-import { loadTenantsFile, newKey, sha256Hex, type Tenant } from "./config/tenants.js";
+import { loadTenantsFile, newKey, parseTenants, sha256Hex, type Tenant } from "./config/tenants.js";
 import { startEmulator, type RunningEmulator } from "./emulator/server.js";
 import { startGateway } from "./gateway.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
   const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl });
   logger.info(
-    { port: gateway.port, tenants: tenants.length, models: config.models },
+    { port: gateway.port, tenants: tenants.length, models: config.models, metrics: gateway.metricsUrl ?? "off" },
     `gateway listening on ${gateway.url}`,
   );
 
@@ -93,7 +93,7 @@ function loadTenants(config: Config, logger: Logger): Tenant[] {
       `         -H "x-goog-api-key: ${key}" -H "content-type: application/json" \\\n` +
       `         -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'\n`,
   );
-  return [{ id: "dev", keySha256: [sha256Hex(key)], models: undefined, priority: "interactive" }];
+  return parseTenants({ tenants: [{ id: "dev", keySha256: sha256Hex(key), models: ["*"] }] }, config.models);
 }
 
 main().catch((err: unknown) => {

@@ -44,6 +44,36 @@ describe("environment configuration", () => {
     );
   });
 
+  it("validates the observability settings and defaults them off", () => {
+    const c = loadConfig({});
+    expect(c.metrics).toEqual({ port: undefined, adminKeySha256: undefined });
+    expect(c.tracing).toEqual({ exporter: "none", sampleRatio: 0.1 });
+    expect(c.usageAnomaly).toEqual({ factor: 5, minTokensPerMinute: 10_000 });
+    const on = loadConfig({
+      GATEWAY_METRICS_PORT: "9464",
+      GATEWAY_ADMIN_KEY_SHA256: sha256Hex("admin"),
+      GATEWAY_TRACE_EXPORTER: "cloud-trace",
+      GATEWAY_TRACE_SAMPLE_RATIO: "0.5",
+      GOOGLE_CLOUD_PROJECT: "my-project-1",
+    });
+    expect(on.metrics.port).toBe(9464);
+    expect(on.tracing).toEqual({ exporter: "cloud-trace", sampleRatio: 0.5 });
+    const bad = () =>
+      loadConfig({
+        GATEWAY_ADMIN_KEY_SHA256: "admin",
+        GATEWAY_TRACE_EXPORTER: "jaeger",
+        GATEWAY_TRACE_SAMPLE_RATIO: "2",
+        GATEWAY_USAGE_ANOMALY_FACTOR: "1",
+      });
+    expect(bad).toThrow(/GATEWAY_ADMIN_KEY_SHA256="admin": must be the lowercase hex SHA-256/);
+    expect(bad).toThrow(/GATEWAY_TRACE_EXPORTER="jaeger"/);
+    expect(bad).toThrow(/GATEWAY_TRACE_SAMPLE_RATIO="2"/);
+    expect(bad).toThrow(/GATEWAY_USAGE_ANOMALY_FACTOR="1"/);
+    expect(() => loadConfig({ GATEWAY_TRACE_EXPORTER: "cloud-trace" })).toThrow(
+      /GOOGLE_CLOUD_PROJECT: is required when GATEWAY_TRACE_EXPORTER=cloud-trace/,
+    );
+  });
+
   it("treats empty variables as unset and strips a trailing slash from the base URL", () => {
     const c = loadConfig({ PORT: "", GATEWAY_VERTEX_BASE_URL: "http://127.0.0.1:9000/" });
     expect(c.port).toBe(8080);
@@ -55,9 +85,48 @@ describe("tenants file", () => {
   const key = sha256Hex("k1");
   const served = ["gemini-2.5-flash", "gemini-2.5-pro"];
 
+  it("takes an injection action and Model Armor templates per tenant, and checks them", () => {
+    const [t] = parseTenants(
+      {
+        tenants: [
+          {
+            id: "acme",
+            keySha256: key,
+            models: ["*"],
+            injection: { action: "block", threshold: 0.7 },
+            modelArmor: { promptTemplate: "projects/p/locations/us-central1/templates/t1" },
+          },
+        ],
+      },
+      served,
+    );
+    expect(t?.injection).toEqual({ action: "block", threshold: 0.7 });
+    expect(t?.modelArmor).toEqual({ promptTemplateName: "projects/p/locations/us-central1/templates/t1" });
+    const bad = () =>
+      parseTenants(
+        {
+          tenants: [
+            {
+              id: "acme",
+              keySha256: key,
+              models: ["*"],
+              injection: { action: "shout", threshold: 3 },
+              modelArmor: { promptTemplate: "my-template" },
+            },
+          ],
+        },
+        served,
+      );
+    expect(bad).toThrow(/tenants\.0\.injection\.action/);
+    expect(bad).toThrow(/tenants\.0\.injection\.threshold/);
+    expect(bad).toThrow(/tenants\.0\.modelArmor\.promptTemplate: must be projects\/\{p\}/);
+  });
+
   it("accepts the minimal four-field entry and applies defaults", () => {
     const [t] = parseTenants({ tenants: [{ id: "acme", keySha256: key, models: ["gemini-2.5-flash"] }] }, served);
     expect(t).toMatchObject({ id: "acme", keySha256: [key], priority: "interactive" });
+    expect(t?.injection).toEqual({ action: "log", threshold: undefined });
+    expect(t?.modelArmor).toBeUndefined();
     expect(t?.models?.has("gemini-2.5-flash")).toBe(true);
     const [all] = parseTenants(
       { tenants: [{ id: "all", keySha256: [key], models: ["*"], priority: "batch" }] },

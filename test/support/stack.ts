@@ -6,28 +6,42 @@ import { GoogleGenAI } from "@google/genai";
 import { loadConfig } from "../../service/src/config/env.js";
 import { newKey, parseTenants, sha256Hex, type TenantsFile } from "../../service/src/config/tenants.js";
 import { startEmulator, type EmulatorSettingsPatch, type RunningEmulator } from "../../service/src/emulator/server.js";
-import { startGateway, type RunningGateway } from "../../service/src/gateway.js";
+import { startGateway, type GatewayParts, type RunningGateway } from "../../service/src/gateway.js";
 import { createLogger } from "../../service/src/telemetry/logger.js";
 import { staticToken } from "../../service/src/upstream/credentials.js";
 
 export interface Stack {
   emulator: RunningEmulator;
   gateway: RunningGateway;
-  /** acme may use every model; flash-only may use gemini-2.5-flash alone. */
-  keys: { acme: string; flashOnly: string };
+  /** acme may use every model; flash-only may use gemini-2.5-flash alone; plus a key per extra tenant, by id. */
+  keys: { acme: string; flashOnly: string } & Record<string, string>;
   logs: string[];
   close(): Promise<void>;
 }
 
-export async function startStack(
-  options: { env?: Record<string, string>; emulator?: EmulatorSettingsPatch } = {},
-): Promise<Stack> {
+type TenantEntry = TenantsFile["tenants"][number];
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  emulator?: EmulatorSettingsPatch;
+  /** More tenants (their keys are generated: `keys[id]`). */
+  tenants?: Omit<TenantEntry, "keySha256">[];
+  spanProcessor?: GatewayParts["spanProcessor"];
+  now?: GatewayParts["now"];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = await startEmulator({ port: 0, host: "127.0.0.1", settings: options.emulator });
-  const keys = { acme: newKey(), flashOnly: newKey() };
+  const keys: Stack["keys"] = { acme: newKey(), flashOnly: newKey() };
+  const extra = (options.tenants ?? []).map((t) => {
+    keys[t.id] = newKey();
+    return { ...t, keySha256: sha256Hex(keys[t.id]!) };
+  });
   const doc: TenantsFile = {
     tenants: [
       { id: "acme", keySha256: sha256Hex(keys.acme), models: ["*"], priority: "interactive" },
       { id: "flash-only", keySha256: sha256Hex(keys.flashOnly), models: ["gemini-2.5-flash"] },
+      ...extra,
     ],
   };
   const config = loadConfig({
@@ -45,6 +59,8 @@ export async function startStack(
     tenants: parseTenants(doc, config.models),
     tokens: staticToken("emulator"),
     logger,
+    spanProcessor: options.spanProcessor,
+    now: options.now,
   });
   return {
     emulator,

@@ -5,6 +5,10 @@
 import { z } from "zod";
 import { GEMINI_MODELS, MODEL_ID_PATTERN } from "../wire/gemini.js";
 
+/** Trace exporters (telemetry/tracing.ts implements them; named here so config does not import telemetry). */
+export const TRACE_EXPORTERS = ["none", "cloud-trace"] as const;
+export type TraceExporterName = (typeof TRACE_EXPORTERS)[number];
+
 /** Environment variable names, with what each means. The README's configuration table mirrors this object. */
 export const ENV = {
   PORT: "PORT", // listening port (Cloud Run sets it)
@@ -21,6 +25,13 @@ export const ENV = {
   SHUTDOWN_TIMEOUT_MS: "GATEWAY_SHUTDOWN_TIMEOUT_MS",
   LOG_LEVEL: "LOG_LEVEL",
   EMULATOR_PORT: "EMULATOR_PORT", // port of the embedded emulator (emulator mode without GATEWAY_VERTEX_BASE_URL)
+  METRICS_PORT: "GATEWAY_METRICS_PORT", // separate listener for GET /metrics (no auth: keep it private)
+  ADMIN_KEY_SHA256: "GATEWAY_ADMIN_KEY_SHA256", // SHA-256 of the admin key that may read /metrics on the main port
+  TRACE_EXPORTER: "GATEWAY_TRACE_EXPORTER", // none | cloud-trace
+  TRACE_SAMPLE_RATIO: "GATEWAY_TRACE_SAMPLE_RATIO", // share of new traces recorded (a caller's sampled flag wins)
+  PRICES_FILE: "GATEWAY_PRICES_FILE", // a price table replacing the bundled list prices
+  USAGE_ANOMALY_FACTOR: "GATEWAY_USAGE_ANOMALY_FACTOR", // a tenant's tokens/minute above this × its baseline is flagged
+  USAGE_ANOMALY_MIN_TOKENS: "GATEWAY_USAGE_ANOMALY_MIN_TOKENS", // ...and above this many tokens in the minute
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise. */
@@ -59,8 +70,25 @@ const EnvSchema = z
     [ENV.SHUTDOWN_TIMEOUT_MS]: int(0, 3_600_000).default(9_000),
     [ENV.LOG_LEVEL]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     [ENV.EMULATOR_PORT]: int(0, 65535).optional(),
+    [ENV.METRICS_PORT]: int(0, 65535).optional(),
+    [ENV.ADMIN_KEY_SHA256]: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the lowercase hex SHA-256 of the admin key (npm run keys -- hash <key>)")
+      .optional(),
+    [ENV.TRACE_EXPORTER]: z.enum(TRACE_EXPORTERS).default("none"),
+    [ENV.TRACE_SAMPLE_RATIO]: z.coerce.number().min(0).max(1).default(0.1),
+    [ENV.PRICES_FILE]: z.string().min(1).optional(),
+    [ENV.USAGE_ANOMALY_FACTOR]: z.coerce.number().min(1.5).max(1000).default(5),
+    [ENV.USAGE_ANOMALY_MIN_TOKENS]: int(0, 1_000_000_000).default(10_000),
   })
   .superRefine((env, ctx) => {
+    if (env[ENV.TRACE_EXPORTER] === "cloud-trace" && !env[ENV.PROJECT]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [ENV.PROJECT],
+        message: `is required when ${ENV.TRACE_EXPORTER}=cloud-trace (the project that receives the spans)`,
+      });
+    }
     if (env[ENV.UPSTREAM] === "vertex" && !env[ENV.PROJECT]) {
       ctx.addIssue({
         code: "custom",
@@ -88,6 +116,15 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly emulatorPort: number;
+  readonly metrics: {
+    /** Separate listener for /metrics; undefined = none. */
+    readonly port: number | undefined;
+    /** When set, /metrics on the main port answers callers presenting this key (Bearer). */
+    readonly adminKeySha256: string | undefined;
+  };
+  readonly tracing: { readonly exporter: TraceExporterName; readonly sampleRatio: number };
+  readonly pricesFile: string | undefined;
+  readonly usageAnomaly: { readonly factor: number; readonly minTokensPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -130,6 +167,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     shutdownTimeoutMs: e[ENV.SHUTDOWN_TIMEOUT_MS],
     logLevel: e[ENV.LOG_LEVEL],
     emulatorPort: e[ENV.EMULATOR_PORT] ?? 0,
+    metrics: { port: e[ENV.METRICS_PORT], adminKeySha256: e[ENV.ADMIN_KEY_SHA256] },
+    tracing: { exporter: e[ENV.TRACE_EXPORTER], sampleRatio: e[ENV.TRACE_SAMPLE_RATIO] },
+    pricesFile: e[ENV.PRICES_FILE],
+    usageAnomaly: { factor: e[ENV.USAGE_ANOMALY_FACTOR], minTokensPerMinute: e[ENV.USAGE_ANOMALY_MIN_TOKENS] },
   };
   return deepFreeze(config);
 }

@@ -13,6 +13,12 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export const PRIORITIES = ["interactive", "batch"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+/** off: not scored · log: score in the audit record · flag: also a response header · block: refuse with 400. */
+export const INJECTION_ACTIONS = ["off", "log", "flag", "block"] as const;
+export type InjectionAction = (typeof INJECTION_ACTIONS)[number];
+
+const ARMOR_TEMPLATE = /^projects\/[a-z0-9-]+\/locations\/[a-z0-9-]+\/templates\/[A-Za-z0-9_-]+$/;
+
 const TenantSchema = z.strictObject({
   /** Used as a Vertex label value and a metric label, so it follows Vertex label rules. */
   id: z
@@ -26,6 +32,24 @@ const TenantSchema = z.strictObject({
   /** Model ids the tenant may call; "*" allows every model the gateway serves. */
   models: z.array(z.string().min(1)).min(1),
   priority: z.enum(PRIORITIES).default("interactive"),
+  /** The gateway's prompt-injection scorer: what to do with a flagged prompt. Default: log it in the audit record. */
+  injection: z
+    .strictObject({
+      action: z.enum(INJECTION_ACTIONS),
+      /** Score at or above which a prompt is flagged; default: the scorer's own (guard/injection.ts). */
+      threshold: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
+  /**
+   * Google Model Armor screening, attached to every request as Vertex `modelArmorConfig`. Template names are
+   * `projects/{project}/locations/{location}/templates/{template}` (the infrastructure provisions them).
+   */
+  modelArmor: z
+    .strictObject({
+      promptTemplate: z.string().regex(ARMOR_TEMPLATE, "must be projects/{p}/locations/{l}/templates/{t}"),
+      responseTemplate: z.string().regex(ARMOR_TEMPLATE, "must be projects/{p}/locations/{l}/templates/{t}").optional(),
+    })
+    .optional(),
 });
 
 const TenantsFileSchema = z.strictObject({ tenants: z.array(TenantSchema).min(1) });
@@ -36,6 +60,9 @@ export interface Tenant {
   /** Undefined means every served model ("*"). */
   readonly models: ReadonlySet<string> | undefined;
   readonly priority: Priority;
+  readonly injection: { readonly action: InjectionAction; readonly threshold: number | undefined };
+  /** Vertex `modelArmorConfig` for this tenant's requests; undefined = none. */
+  readonly modelArmor: { readonly promptTemplateName: string; readonly responseTemplateName?: string } | undefined;
 }
 
 export type TenantsFile = z.input<typeof TenantsFileSchema>;
@@ -80,6 +107,11 @@ export function parseTenants(doc: unknown, servedModels: readonly string[], sour
       keySha256: keys,
       models: t.models.includes("*") ? undefined : new Set(t.models),
       priority: t.priority,
+      injection: { action: t.injection?.action ?? "log", threshold: t.injection?.threshold },
+      modelArmor: t.modelArmor && {
+        promptTemplateName: t.modelArmor.promptTemplate,
+        ...(t.modelArmor.responseTemplate ? { responseTemplateName: t.modelArmor.responseTemplate } : {}),
+      },
     };
     return Object.freeze(tenant);
   });

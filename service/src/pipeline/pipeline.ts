@@ -1,32 +1,40 @@
 /**
  * The request path, top to bottom. Every model call from every surface goes through `handle`, in this order:
  *
- *   authenticate → resolve target (model served and allowed) → read body → validate → call upstream → relay
- *   → log (one exit path, success or error)
+ *   authenticate → resolve target (model served and allowed) → read body → validate → guard (injection scan,
+ *   Model Armor policy) → call upstream → relay → reconcile (tokens, cost) → record (audit + metrics)
  *
- * Later stages slot in where DESIGN.md puts them (guard, cache, admit, route, reconcile). docs/lifecycle.md lists
- * each stage with the statuses it can produce. Each stage is a small module; this file only orders them.
+ * `record` is the one exit path, success or error. Later stages slot in where DESIGN.md puts them (cache, admit,
+ * route). docs/lifecycle.md lists each stage with the statuses it can produce. Each stage is a small module; this
+ * file only orders them, times them (one trace span each) and collects what the record needs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "../telemetry/logger.js";
-import { traceFromHeaders, traceLogFields } from "../telemetry/trace.js";
+import { costOf, tokenUsageOf } from "../accounting/cost.js";
+import type { PriceTable } from "../accounting/prices.js";
+import { promptFingerprint } from "../telemetry/audit.js";
+import type { CallRecord } from "../telemetry/call-record.js";
+import { upstreamOutcome } from "../telemetry/metrics.js";
+import type { CallRecorder } from "../telemetry/recorder.js";
+import { genAiClientAttributes, httpServerAttributes, type Tracing } from "../telemetry/tracing.js";
 import type { Provider } from "../upstream/provider.js";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
-import type { UsageMetadataWire } from "../wire/gemini.js";
+import type { Logger } from "../telemetry/logger.js";
 import type { Keyring } from "./authenticate.js";
-import type { GatewayCall, RouteTarget } from "./call.js";
+import type { RouteTarget } from "./call.js";
+import { guard, injectionBlock } from "./guard.js";
 import { readBody } from "./read-body.js";
-import { relay, type RelayResult } from "./relay.js";
-import { attributionLabels, resolveTarget, validateBody } from "./validate.js";
+import { relay, statusForHttp, type RelayResult } from "./relay.js";
+import { attributionLabels, requestBody, resolveTarget, validateBody } from "./validate.js";
 
 export interface PipelineDeps {
   keyring: Keyring;
   servedModels: ReadonlySet<string>;
   provider: Provider;
+  prices: PriceTable;
+  tracing: Tracing;
+  record: CallRecorder;
   logger: Logger;
   maxBodyBytes: number;
-  /** Project id for Cloud Logging's trace field. */
-  project: string;
   lifecycle: Lifecycle;
 }
 
@@ -38,13 +46,20 @@ export interface Lifecycle {
 
 export type ModelCallHandler = (req: IncomingMessage, res: ServerResponse, target: RouteTarget) => Promise<void>;
 
+/** Response header with the gateway's own time (ms) up to the response head: lets load tests compute overhead. */
+export const OVERHEAD_HEADER = "x-gateway-overhead-ms";
+
 export function createPipeline(deps: PipelineDeps): ModelCallHandler {
-  const { keyring, servedModels, provider, logger, lifecycle } = deps;
+  const { keyring, servedModels, provider, tracing, logger, lifecycle } = deps;
 
   return async function handle(req, res, target) {
     const started = performance.now();
     const requestId = String(res.getHeader("x-request-id")); // set for every request by the surface (routes.ts)
     lifecycle.inflight++;
+    const trace = tracing.startCall(`gateway ${target.surface}`, req.headers, {
+      ...httpServerAttributes(req.method, req.url),
+      "gateway.surface": target.surface,
+    });
 
     // The client going away aborts the upstream call (and so stops a stream mid-way).
     const abort = new AbortController();
@@ -53,36 +68,67 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     };
     res.once("close", onClose);
 
-    let call: Partial<GatewayCall> = { requestId, surface: target.surface };
+    // What the record needs, filled in as stages succeed.
+    const r: CallRecord = newRecord(requestId, target.surface, req, trace);
     let result: RelayResult | undefined;
     let failure: GatewayError | undefined;
-    let upstreamMs: number | undefined;
+    let upstreamStarted: number | undefined;
+    let upstreamStatus: number | undefined;
+    let upstreamWaitMs = 0; // until the upstream's part of the response head was known (see relay's BeforeHead)
     try {
       if (lifecycle.draining) {
         res.setHeader("connection", "close");
         throw errors.draining();
       }
-      const { tenant, keyId } = keyring.authenticate(req.headers);
-      call = { ...call, tenant, keyId };
-      const resolved = resolveTarget(target, tenant, servedModels);
-      call = { ...call, ...resolved };
-      const raw = await readBody(req, deps.maxBodyBytes);
-      const body = validateBody(resolved.method, raw, attributionLabels(tenant, keyId));
-      const serverTimeout = serverTimeoutOf(req.headers["x-server-timeout"]);
-      const full: GatewayCall = { requestId, surface: target.surface, tenant, keyId, ...resolved, body, serverTimeout };
-      call = full;
-
-      const upstreamStarted = performance.now();
-      const upstream = await provider.send({
-        model: full.model,
-        method: full.method,
-        apiVersion: full.apiVersion,
-        body: full.body,
-        serverTimeout,
-        signal: abort.signal,
+      const { tenant, keyId } = trace.stage("authenticate", () => keyring.authenticate(req.headers));
+      r.tenant = tenant.id;
+      r.keyId = keyId;
+      const resolved = trace.stage("resolve", () => resolveTarget(target, tenant, servedModels));
+      r.model = resolved.model;
+      r.method = resolved.method;
+      r.stream = resolved.stream;
+      const raw = await trace.stage("read_body", () => readBody(req, deps.maxBodyBytes));
+      r.http.requestBytes = raw.length;
+      const body = trace.stage("validate", () => validateBody(resolved.method, raw));
+      r.promptSha256 = promptFingerprint(body.doc);
+      const verdict = trace.stage("guard", () => guard(body, tenant));
+      r.injection = verdict.injection;
+      const blocked = injectionBlock(verdict);
+      if (blocked) throw blocked;
+      if (verdict.injection?.flagged && verdict.injection.action === "flag") {
+        res.setHeader("x-gateway-flagged", "prompt-injection");
+      }
+      const forward = requestBody(body, {
+        labels: attributionLabels(tenant, keyId),
+        modelArmorConfig: verdict.modelArmorConfig,
       });
-      result = await relay(upstream, res, full.stream, full.streamEncoding);
-      upstreamMs = performance.now() - upstreamStarted;
+
+      const span = trace.startChild("upstream", {
+        ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
+        "gateway.upstream": provider.id,
+      });
+      upstreamStarted = performance.now();
+      try {
+        const upstream = await provider.send({
+          model: resolved.model,
+          method: resolved.method,
+          apiVersion: resolved.apiVersion,
+          body: forward,
+          serverTimeout: serverTimeoutOf(req.headers["x-server-timeout"]),
+          traceparent: span.traceparent(),
+          signal: abort.signal,
+        });
+        upstreamStatus = upstream.status;
+        result = await relay(upstream, res, resolved.stream, resolved.streamEncoding, (doneAt) => {
+          upstreamWaitMs = doneAt - upstreamStarted!;
+          res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
+        });
+        span.setAttributes({ "http.response.status_code": upstream.status });
+        span.end(result.streamError);
+      } catch (err) {
+        span.end(abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
+        throw err;
+      }
     } catch (err) {
       failure = abort.signal.aborted ? errors.clientClosed() : toGatewayError(err);
       if (!(err instanceof GatewayError) && !abort.signal.aborted) {
@@ -91,44 +137,90 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           "unexpected error",
         );
       }
+      if (!res.headersSent) res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
       writeError(res, failure);
     } finally {
       res.off("close", onClose);
       lifecycle.inflight--;
     }
 
-    // The one exit path: one access-log line per call, never with prompt or response content.
-    const status = failure?.httpCode ?? result?.status ?? 0;
-    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
-    logger[level](
-      {
-        ...traceLogFields(traceFromHeaders(req.headers), deps.project),
-        httpRequest: {
-          requestMethod: req.method,
-          requestUrl: (req.url ?? "").split("?")[0], // the query could carry a key; never log it
-          status,
-          latency: `${((performance.now() - started) / 1000).toFixed(6)}s`,
-          userAgent: headerString(req.headers["user-agent"]),
-          remoteIp: req.socket.remoteAddress,
-          requestSize: headerString(req.headers["content-length"]),
-          responseSize: String(result?.responseBytes ?? 0),
-        },
-        requestId,
-        surface: call.surface,
-        tenant: call.tenant?.id,
-        keyId: call.keyId,
-        model: call.model,
-        method: call.method,
-        stream: call.stream,
-        upstream: result ? provider.id : undefined,
-        upstreamMs: upstreamMs === undefined ? undefined : round(upstreamMs),
-        firstChunkMs: result?.firstChunkMs === undefined ? undefined : round(result.firstChunkMs),
-        tokens: tokensOf(result?.usage),
-        error: failure ? { status: failure.status, message: failure.message } : undefined,
-        streamError: result?.streamError,
-      },
-      failure ? "model call failed" : "model call",
-    );
+    // Reconcile and record: the one exit path.
+    const ended = performance.now();
+    const upstreamMs = upstreamStarted === undefined ? 0 : ended - upstreamStarted;
+    r.status = failure?.httpCode ?? result?.status ?? 0;
+    r.durationMs = ended - started;
+    // A stream waits on the upstream until its last chunk (relaying interleaves with it); a unary call until the
+    // whole answer is in, after which writing it out is the gateway's time.
+    r.overheadMs = r.durationMs - (r.stream ? upstreamMs : upstreamWaitMs);
+    if (upstreamStarted !== undefined) {
+      const relayStarted = upstreamStarted + upstreamWaitMs;
+      r.upstream = {
+        id: provider.id,
+        provider: provider.name,
+        region: provider.region,
+        status: upstreamStatus,
+        outcome: upstreamOutcome(upstreamStatus, abort.signal.aborted),
+        durationMs: upstreamMs,
+        firstChunkMs:
+          r.stream && result?.firstChunkMs !== undefined ? relayStarted - started + result.firstChunkMs : undefined,
+      };
+    }
+    if (failure) r.error = { status: failure.status, message: failure.message };
+    else if (result && result.status >= 400) {
+      r.error = { status: statusForHttp(result.status), message: `upstream answered HTTP ${result.status}` };
+    }
+    if (result) {
+      r.http.responseBytes = result.responseBytes;
+      r.streamError = result.streamError;
+      r.modelArmorBlock = result.modelArmorBlock;
+      r.tokens = tokenUsageOf(result.usage);
+      if (result.usage && r.model) {
+        r.cost = costOf(deps.prices, r.model, result.usage);
+        r.unpriced = r.cost === undefined;
+      }
+    }
+    trace.setAttributes({ "gateway.tenant": r.tenant ?? "none", "gen_ai.request.model": r.model ?? "" });
+    trace.end(r.status, r.error?.status);
+    deps.record(r);
+  };
+}
+
+function newRecord(
+  requestId: string,
+  surface: string,
+  req: IncomingMessage,
+  trace: { traceId: string; spanId: string; sampled: boolean },
+): CallRecord {
+  return {
+    requestId,
+    surface,
+    tenant: undefined,
+    keyId: undefined,
+    model: undefined,
+    method: undefined,
+    stream: undefined,
+    status: 0,
+    error: undefined,
+    durationMs: 0,
+    overheadMs: 0,
+    upstream: undefined,
+    tokens: undefined,
+    cost: undefined,
+    unpriced: false,
+    promptSha256: undefined,
+    injection: undefined,
+    modelArmorBlock: undefined,
+    cache: "bypass",
+    streamError: undefined,
+    http: {
+      method: req.method,
+      path: (req.url ?? "").split("?")[0]!, // the query could carry a key; never record it
+      userAgent: headerString(req.headers["user-agent"]),
+      remoteIp: req.socket.remoteAddress,
+      requestBytes: undefined,
+      responseBytes: 0,
+    },
+    trace: { traceId: trace.traceId, spanId: trace.spanId, sampled: trace.sampled },
   };
 }
 
@@ -147,16 +239,6 @@ export function writeError(res: ServerResponse, err: GatewayError): void {
   res.end(body);
 }
 
-function tokensOf(usage: UsageMetadataWire | undefined) {
-  if (!usage) return undefined;
-  return {
-    input: usage.promptTokenCount ?? 0,
-    output: usage.candidatesTokenCount ?? 0,
-    cached: usage.cachedContentTokenCount ?? 0,
-    thinking: usage.thoughtsTokenCount ?? 0,
-  };
-}
-
 function headerString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -165,8 +247,4 @@ function headerString(v: string | string[] | undefined): string | undefined {
 function serverTimeoutOf(v: string | string[] | undefined): string | undefined {
   const s = headerString(v)?.trim();
   return s && /^\d{1,6}(\.\d{1,9})?$/.test(s) ? s : undefined;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

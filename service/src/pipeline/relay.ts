@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
-import type { UsageMetadataWire } from "../wire/gemini.js";
+import type { GenerateContentResponseWire, UsageMetadataWire } from "../wire/gemini.js";
 import type { UpstreamResponse } from "../upstream/provider.js";
 import { translateNetworkError } from "../upstream/vertex.js";
 import { SseParser } from "./sse.js";
@@ -14,6 +14,8 @@ import { SseParser } from "./sse.js";
 export interface RelayResult {
   status: number;
   usage: UsageMetadataWire | undefined;
+  /** Model Armor stopped the call: on the prompt (promptFeedback.blockReason) or the response (finishReason). */
+  modelArmorBlock: "prompt" | "response" | undefined;
   responseBytes: number;
   /** Milliseconds from relay start to the first byte of body written (streams: time to first chunk). */
   firstChunkMs: number | undefined;
@@ -24,25 +26,38 @@ export interface RelayResult {
 const JSON_TYPE = "application/json; charset=UTF-8";
 const MAX_ERROR_BODY = 1024 * 1024;
 
+/**
+ * Called just before the response head is written, with the moment the gateway stopped waiting on the upstream for
+ * it (unary: whole body received; stream: headers received), so the caller can add headers such as the overhead.
+ */
+export type BeforeHead = (upstreamDoneAt: number) => void;
+
 export async function relay(
   upstream: UpstreamResponse,
   res: ServerResponse,
   stream: boolean,
   encoding: "sse" | "array",
+  beforeHead: BeforeHead,
 ): Promise<RelayResult> {
-  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res);
-  return stream ? relayStream(upstream, res, encoding) : relayUnary(upstream, res);
+  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, beforeHead);
+  return stream ? relayStream(upstream, res, encoding, beforeHead) : relayUnary(upstream, res, beforeHead);
 }
 
-async function relayUnary(upstream: UpstreamResponse, res: ServerResponse): Promise<RelayResult> {
+async function relayUnary(
+  upstream: UpstreamResponse,
+  res: ServerResponse,
+  beforeHead: BeforeHead,
+): Promise<RelayResult> {
   const started = performance.now();
   const body = await collect(upstream, Infinity);
-  const usage = usageOf(body.toString("utf8"));
+  beforeHead(performance.now());
+  const { usage, modelArmorBlock } = inspect(body.toString("utf8"));
   res.writeHead(upstream.status, { "content-type": upstream.contentType ?? JSON_TYPE, "content-length": body.length });
   res.end(body);
   return {
     status: upstream.status,
     usage,
+    modelArmorBlock,
     responseBytes: body.length,
     firstChunkMs: performance.now() - started,
     streamError: undefined,
@@ -50,8 +65,13 @@ async function relayUnary(upstream: UpstreamResponse, res: ServerResponse): Prom
 }
 
 /** Upstream errors keep their status, Google status, message and details; a non-JSON error body is wrapped. */
-async function relayError(upstream: UpstreamResponse, res: ServerResponse): Promise<RelayResult> {
+async function relayError(
+  upstream: UpstreamResponse,
+  res: ServerResponse,
+  beforeHead: BeforeHead,
+): Promise<RelayResult> {
   let body = await collect(upstream, MAX_ERROR_BODY);
+  beforeHead(performance.now());
   if (!isErrorEnvelope(body)) {
     body = Buffer.from(
       JSON.stringify({
@@ -70,6 +90,7 @@ async function relayError(upstream: UpstreamResponse, res: ServerResponse): Prom
   return {
     status: upstream.status,
     usage: undefined,
+    modelArmorBlock: undefined,
     responseBytes: body.length,
     firstChunkMs: undefined,
     streamError: undefined,
@@ -80,9 +101,11 @@ async function relayStream(
   upstream: UpstreamResponse,
   res: ServerResponse,
   encoding: "sse" | "array",
+  beforeHead: BeforeHead,
 ): Promise<RelayResult> {
   const started = performance.now();
   const sse = encoding === "sse";
+  beforeHead(started);
   res.writeHead(200, {
     "content-type": sse ? "text/event-stream" : JSON_TYPE,
     "cache-control": "no-cache",
@@ -92,11 +115,17 @@ async function relayStream(
   let events = 0;
   let bytes = 0;
   let usage: UsageMetadataWire | undefined;
+  let modelArmorBlock: RelayResult["modelArmorBlock"];
   let firstChunkMs: number | undefined;
 
   const write = async (payloads: string[]): Promise<void> => {
     for (const payload of payloads) {
-      if (payload.includes('"usageMetadata"')) usage = usageOf(payload) ?? usage;
+      // Only chunks that can carry what we account for are parsed; the rest pass through as text.
+      if (payload.includes('"usageMetadata"') || payload.includes(MODEL_ARMOR)) {
+        const seen = inspect(payload);
+        usage = seen.usage ?? usage;
+        modelArmorBlock ??= seen.modelArmorBlock;
+      }
       const out = sse ? `data: ${payload}\r\n\r\n` : `${events === 0 ? "[" : "\n,\r\n"}${payload}`;
       events++;
       bytes += out.length;
@@ -117,7 +146,7 @@ async function relayStream(
   }
   if (!sse) res.write(events === 0 ? "[]" : "\n]");
   res.end();
-  return { status: 200, usage, responseBytes: bytes, firstChunkMs, streamError };
+  return { status: 200, usage, modelArmorBlock, responseBytes: bytes, firstChunkMs, streamError };
 }
 
 function drained(res: ServerResponse): Promise<void> {
@@ -146,12 +175,23 @@ async function collect(upstream: UpstreamResponse, limit: number): Promise<Buffe
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-function usageOf(json: string): UsageMetadataWire | undefined {
+const MODEL_ARMOR = "MODEL_ARMOR";
+
+/** What accounting reads from a response (or stream chunk): usage, and whether Model Armor blocked it. */
+function inspect(json: string): Pick<RelayResult, "usage" | "modelArmorBlock"> {
   try {
-    const doc = JSON.parse(json) as { usageMetadata?: UsageMetadataWire };
-    return doc && typeof doc === "object" ? doc.usageMetadata : undefined;
+    const doc = JSON.parse(json) as Partial<GenerateContentResponseWire> | null;
+    if (!doc || typeof doc !== "object") return { usage: undefined, modelArmorBlock: undefined };
+    let modelArmorBlock: RelayResult["modelArmorBlock"];
+    if (json.includes(MODEL_ARMOR)) {
+      if ((doc.promptFeedback?.blockReason as string | undefined) === MODEL_ARMOR) modelArmorBlock = "prompt";
+      else if (doc.candidates?.some((c) => (c.finishReason as string | undefined) === MODEL_ARMOR)) {
+        modelArmorBlock = "response";
+      }
+    }
+    return { usage: doc.usageMetadata, modelArmorBlock };
   } catch {
-    return undefined;
+    return { usage: undefined, modelArmorBlock: undefined };
   }
 }
 

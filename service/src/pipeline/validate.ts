@@ -51,7 +51,16 @@ export function attributionLabels(tenant: Tenant, keyId: string): Record<string,
   return { "gateway-tenant": tenant.id, "gateway-key": keyId };
 }
 
-export function validateBody(method: ModelMethod, raw: Buffer, labels: Record<string, string>): Buffer {
+/** A request body that parsed and matched the wire subset; `doc` is read by later stages, never re-sent as is. */
+export interface ValidatedBody {
+  method: ModelMethod;
+  raw: Buffer;
+  doc: Readonly<Record<string, unknown>>;
+  /** countTokens in the Developer API's wrapped form, rewritten to the Vertex form (the only reshaping ever done). */
+  rewritten: Buffer | undefined;
+}
+
+export function validateBody(method: ModelMethod, raw: Buffer): ValidatedBody {
   if (raw.length === 0) throw errors.invalidArgument("The request body is empty; send a JSON object.");
   // JSON.parse would quietly turn invalid bytes into U+FFFD while we forward the original bytes: refuse them.
   if (!isUtf8(raw)) throw errors.invalidJson("The request body is not valid UTF-8.");
@@ -59,7 +68,7 @@ export function validateBody(method: ModelMethod, raw: Buffer, labels: Record<st
   try {
     doc = JSON.parse(raw.toString("utf8"));
   } catch (err) {
-    throw errors.invalidJson((err as Error).message);
+    throw errors.invalidJson(syntaxErrorOf(err));
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw errors.invalidJson("The request body must be a JSON object.");
@@ -67,6 +76,7 @@ export function validateBody(method: ModelMethod, raw: Buffer, labels: Record<st
   if (exceedsDepth(doc, MAX_DEPTH)) {
     throw errors.invalidJson(`JSON is nested deeper than ${MAX_DEPTH} levels, which Google's API refuses.`);
   }
+  const record = doc as Record<string, unknown>;
 
   if (method === "countTokens") {
     const parsed = CountTokensRequestSchema.safeParse(doc);
@@ -75,20 +85,52 @@ export function validateBody(method: ModelMethod, raw: Buffer, labels: Record<st
     if (wrapped) {
       // Developer API form {generateContentRequest:{...}} → the Vertex form, which takes the fields directly.
       const { contents, systemInstruction, tools, generationConfig } = wrapped as Record<string, unknown>;
-      return Buffer.from(JSON.stringify({ contents, systemInstruction, tools, generationConfig }));
+      const inner = { contents, systemInstruction, tools, generationConfig };
+      return { method, raw, doc: inner, rewritten: Buffer.from(JSON.stringify(inner)) };
     }
     if (!parsed.data.contents?.length) throw errors.invalidArgument("countTokens needs non-empty contents.");
-    return raw;
+    return { method, raw, doc: record, rewritten: undefined };
   }
 
   const parsed = GenerateContentRequestSchema.safeParse(doc);
   if (!parsed.success) throw errors.invalidArgument(`Invalid GenerateContentRequest: ${describeIssues(parsed.error)}`);
-  const clientLabels = parsed.data.labels;
-  if (clientLabels) {
-    const merged = { ...doc, labels: { ...clientLabels, ...labels } };
-    return Buffer.from(JSON.stringify(merged));
+  return { method, raw, doc: record, rewritten: undefined };
+}
+
+/** Fields the gateway adds to a generateContent request: attribution labels, and the tenant's Model Armor config. */
+export interface RequestAdditions {
+  labels: Record<string, string>;
+  modelArmorConfig: object | undefined;
+}
+
+/**
+ * The bytes to forward. countTokens goes as the client sent it (Vertex takes no labels there). generateContent gets
+ * the additions spliced into the original bytes when the client sent no labels (the usual case); otherwise the
+ * body is re-serialized from the parsed object with the labels merged, which keeps every field and value (only
+ * whitespace and number spelling may change).
+ */
+export function requestBody(body: ValidatedBody, add: RequestAdditions): Buffer {
+  if (body.method === "countTokens") return body.rewritten ?? body.raw;
+  const extra: Record<string, unknown> = { labels: add.labels };
+  if (add.modelArmorConfig) extra.modelArmorConfig = add.modelArmorConfig;
+  const clientLabels = body.doc.labels;
+  if (clientLabels && typeof clientLabels === "object") {
+    return Buffer.from(JSON.stringify({ ...body.doc, ...extra, labels: { ...clientLabels, ...add.labels } }));
   }
-  return spliceLabels(raw, labels);
+  return spliceFields(body.raw, extra);
+}
+
+/**
+ * The parser's complaint without the parser's quote of the input: V8 messages can embed a slice of the body
+ * (`Unexpected token 'h', "hello …" is not valid JSON`), and error messages reach the audit log, which never holds
+ * request content.
+ */
+function syntaxErrorOf(err: unknown): string {
+  const message = String((err as Error)?.message ?? "");
+  const at = /at position (\d+)/.exec(message);
+  if (at) return `Syntax error at character ${at[1]}.`;
+  if (/Unexpected end of JSON input/.test(message)) return "The JSON text ends too early.";
+  return "The body is not valid JSON.";
 }
 
 /** Protobuf's JSON parser (behind Google's APIs) stops at 100 levels; fail here instead of upstream. */
@@ -107,8 +149,8 @@ function exceedsDepth(root: object, max: number): boolean {
   return false;
 }
 
-/** Inserts `"labels":{...}` before the closing brace of the top-level object, leaving every other byte as it was. */
-function spliceLabels(raw: Buffer, labels: Record<string, string>): Buffer {
+/** Inserts the fields before the closing brace of the top-level object, leaving every other byte as it was. */
+function spliceFields(raw: Buffer, fields: Record<string, unknown>): Buffer {
   let end = raw.length - 1;
   while (end >= 0 && raw[end] !== 0x7d /* } */) end--;
   let before = end - 1;
@@ -119,6 +161,7 @@ function spliceLabels(raw: Buffer, labels: Record<string, string>): Buffer {
     before--;
   }
   const empty = raw[before] === 0x7b; /* { */
-  const insertion = Buffer.from(`${empty ? "" : ","}"labels":${JSON.stringify(labels)}`);
+  const members = JSON.stringify(fields).slice(1, -1); // `"labels":{...},"modelArmorConfig":{...}`
+  const insertion = Buffer.from(`${empty ? "" : ","}${members}`);
   return Buffer.concat([raw.subarray(0, end), insertion, raw.subarray(end)]);
 }

@@ -5,6 +5,7 @@
  *   POST /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{method}   Vertex AI
  *   POST /{v1|v1beta1}/publishers/google/models/{m}:{method}                         Vertex AI, no project prefix
  *   GET  /healthz, GET /readyz                                                       Cloud Run probes
+ *   GET  /metrics                                                                    Prometheus, admin key only
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
  * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
@@ -18,6 +19,8 @@ import type { ModelCallHandler } from "../pipeline/pipeline.js";
 import { writeError } from "../pipeline/pipeline.js";
 import type { RouteTarget, Surface } from "../pipeline/call.js";
 import { errors, GatewayError } from "../wire/errors.js";
+import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
+import type { Registry } from "prom-client";
 
 export interface ReadinessCheck {
   name: string;
@@ -35,7 +38,14 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-export function createApp(handleModelCall: ModelCallHandler, readiness: readonly ReadinessCheck[]): RequestListener {
+export interface AppOptions {
+  handleModelCall: ModelCallHandler;
+  readiness: readonly ReadinessCheck[];
+  /** `GET /metrics` on this port, for the admin key only (telemetry/metrics-endpoint.ts). */
+  metrics: { registry: Registry; adminKeySha256: string | undefined };
+}
+
+export function createApp({ handleModelCall, readiness, metrics }: AppOptions): RequestListener {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -51,6 +61,17 @@ export function createApp(handleModelCall: ModelCallHandler, readiness: readonly
       if (problem) ready = false;
     }
     writeJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks });
+  });
+
+  app.get("/metrics", async (req, res) => {
+    if (!metrics.adminKeySha256) {
+      return writeError(
+        res,
+        errors.notFound("GET /metrics (serve metrics with GATEWAY_METRICS_PORT or GATEWAY_ADMIN_KEY_SHA256)"),
+      );
+    }
+    if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
+    await writeMetrics(metrics.registry, res);
   });
 
   // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match

@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   body: Buffer;
   /** Seconds the client allows (X-Server-Timeout), forwarded so the upstream can give up too. */
   serverTimeout: string | undefined;
+  /** W3C trace context of the upstream span, so the trace continues at the provider; undefined when not tracing. */
+  traceparent: string | undefined;
   signal: AbortSignal;
 }
 
@@ -28,6 +30,10 @@ export interface UpstreamResponse {
 export interface Provider {
   /** `<provider>/<region>`, for logs and the x-gateway-upstream header. */
   readonly id: string;
+  /** `vertex` or `emulator`: the provider label of metrics. */
+  readonly name: string;
+  /** The region it serves from (`us-central1`, `global`): the region label of metrics. */
+  readonly region: string;
   send(request: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export function createVertexProvider(options: VertexOptions): Provider {
 
   return {
     id: `${options.name}/${options.location}`,
+    name: options.name,
+    region: options.location,
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
       const query = req.method === "streamGenerateContent" ? "?alt=sse" : "";
       const authorization = await options.tokens.authorization();
@@ -50,6 +52,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
         "user-agent": options.userAgent,
       };
       if (req.serverTimeout) headers["x-server-timeout"] = req.serverTimeout;
+      if (req.traceparent) headers.traceparent = req.traceparent;
       try {
         const res = await agent.request({
           origin: origin.origin,

@@ -52,6 +52,22 @@ export const errors = {
   invalidArgument: (message: string) => new GatewayError(400, "INVALID_ARGUMENT", message),
   unsupportedMediaType: (got: string) =>
     new GatewayError(415, "INVALID_ARGUMENT", `Content-Type must be application/json, got "${truncate(got, 80)}".`),
+  injectionBlocked: (categories: readonly string[]) =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      `The prompt was blocked by the gateway's prompt-injection policy (${categories.join(", ") || "high score"}). ` +
+        "Rephrase the request, or ask the gateway operator to review the policy for your tenant.",
+    ),
+  modelArmorConflict: (field: "safetySettings" | "modelArmorConfig") =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      field === "safetySettings"
+        ? "This tenant's requests are screened by Model Armor, which Vertex AI does not accept together with " +
+            "safetySettings: remove safetySettings (the Model Armor template sets the filters)."
+        : "This tenant's Model Armor templates are set by the gateway: remove modelArmorConfig from the request.",
+    ),
   payloadTooLarge: (limit: number) =>
     new GatewayError(413, "INVALID_ARGUMENT", `Request payload size exceeds the limit: ${limit} bytes.`),
   // 401 / 403
@@ -62,6 +78,12 @@ export const errors = {
       "Request is missing a gateway API key. Send it in the x-goog-api-key header or as Authorization: Bearer <key>.",
     ),
   unknownKey: () => new GatewayError(401, "UNAUTHENTICATED", "API key not valid. Please pass a valid gateway API key."),
+  adminOnly: () =>
+    new GatewayError(
+      401,
+      "UNAUTHENTICATED",
+      "This endpoint needs the gateway's admin key as Authorization: Bearer <key>.",
+    ),
   modelNotAllowed: (tenant: string, model: string) =>
     new GatewayError(403, "PERMISSION_DENIED", `Tenant "${tenant}" is not allowed to use model "${model}".`),
   // 404 / 405

@@ -1,0 +1,61 @@
+/**
+ * What the pipeline knows about one finished model call: the single input of the audit log and the metrics.
+ * Leaf module, types only. It holds identifiers, counts, timings and hashes — never prompt or response content.
+ */
+import type { CallCost, TokenUsage } from "../accounting/cost.js";
+import type { UpstreamOutcome } from "./metrics.js";
+
+export interface CallRecord {
+  requestId: string;
+  /** The client-facing API: gemini | vertex. */
+  surface: string;
+  /** Undefined when the call failed before authentication. */
+  tenant: string | undefined;
+  /** First 12 hex digits of the key's SHA-256, never the key. */
+  keyId: string | undefined;
+  model: string | undefined;
+  method: string | undefined;
+  stream: boolean | undefined;
+  /** HTTP status sent to the client (499 when the client went away). */
+  status: number;
+  /** The Google status and message of an error the gateway or the upstream answered. */
+  error: { status: string; message: string } | undefined;
+  durationMs: number;
+  /** durationMs minus the time spent waiting on the upstream. */
+  overheadMs: number;
+  upstream:
+    | {
+        id: string;
+        provider: string;
+        region: string;
+        /** HTTP status from the upstream; undefined when no response came (network error, cancel). */
+        status: number | undefined;
+        outcome: UpstreamOutcome;
+        durationMs: number;
+        /** Streams: request received to first chunk written to the client. */
+        firstChunkMs: number | undefined;
+      }
+    | undefined;
+  tokens: TokenUsage | undefined;
+  /** Undefined when there was no usage, or the model has no price (then `unpriced` is true). */
+  cost: CallCost | undefined;
+  unpriced: boolean;
+  /** SHA-256 of the normalized prompt (audit.ts promptFingerprint): correlates repeats without storing text. */
+  promptSha256: string | undefined;
+  /** The prompt-injection scorer's verdict; undefined when the tenant's action is off (or for countTokens). */
+  injection: { score: number; categories: readonly string[]; flagged: boolean; action: string } | undefined;
+  modelArmorBlock: "prompt" | "response" | undefined;
+  /** No response cache yet: every call is "bypass". */
+  cache: "bypass";
+  streamError: string | undefined;
+  http: {
+    method: string | undefined;
+    /** Path only: the query could carry a key. */
+    path: string;
+    userAgent: string | undefined;
+    remoteIp: string | undefined;
+    requestBytes: number | undefined;
+    responseBytes: number;
+  };
+  trace: { traceId: string; spanId: string; sampled: boolean };
+}
