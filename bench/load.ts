@@ -71,6 +71,8 @@ export async function fixedConcurrency(
 
 export interface RateResult extends LoadResult {
   offeredRate: number;
+  /** The server's own account of its overhead (x-gateway-overhead-ms), when it sends one; undefined otherwise. */
+  serverOverheadMs: Percentiles | undefined;
   /** How late the generator dispatched requests against their schedule (ms): the client's own jitter. */
   dispatchLagMs: Percentiles;
 }
@@ -89,6 +91,7 @@ export async function fixedRate(
   });
   const body = Buffer.from(target.body);
   const latencies = new Samples();
+  const overheads = new Samples();
   const lag = new Samples();
   const statusCodes: Record<string, number> = {};
   let errors = 0;
@@ -110,6 +113,8 @@ export async function fixedRate(
         statusCodes[res.statusCode] = (statusCodes[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 200 && res.statusCode < 300) latencies.add(ms);
         else non2xx++;
+        const overhead = res.headers["x-gateway-overhead-ms"];
+        if (typeof overhead === "string") overheads.add(Number(overhead));
       })
       .catch(() => {
         errors++;
@@ -135,6 +140,7 @@ export async function fixedRate(
   await pool.close();
   return {
     offeredRate: o.rate,
+    serverOverheadMs: overheads.count ? overheads.percentiles() : undefined,
     requests: completed,
     durationS,
     rps: completed / durationS,

@@ -107,6 +107,12 @@ export function rateText(s: RateScenario): string {
     `gateway CPU per request ${f(s.gatewayCpuUsPerRequest, 0)} µs (the emulator alone, direct run: ` +
       `${f(s.emulatorCpuUsPerRequestDirect, 0)} µs); gateway RSS ${f(s.gatewayRssMb, 0)} MiB ` +
       `(peak sampled ${f(s.gatewayPeakRssMb, 0)} MiB); access log ${f(s.viaGateway.gatewayLogBytesPerRequest ?? NaN, 0)} bytes/request`,
+    ...(s.viaGateway.load.serverOverheadMs
+      ? [
+          `gateway overhead from x-gateway-overhead-ms: p50 ${f(s.viaGateway.load.serverOverheadMs.p50, 3)} ms, ` +
+            `p99 ${f(s.viaGateway.load.serverOverheadMs.p99, 3)} ms (its own time up to the response head)`,
+        ]
+      : []),
     `client dispatch lag p99 ${f(s.viaGateway.load.dispatchLagMs.p99)} ms (how late the generator sent against its schedule)`,
     metersLine(s.direct.target, s.direct.meters),
     metersLine(s.viaGateway.target, s.viaGateway.meters),
