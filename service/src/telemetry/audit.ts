@@ -10,8 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CallRecord } from "./call-record.js";
-import { pino } from "pino";
-import type { Logger } from "./logger.js";
+import { destinationOf, type Logger } from "./logger.js";
 import { traceLogFields } from "./trace.js";
 
 export const AUDIT_LOG_LABEL = "gateway-audit";
@@ -22,7 +21,7 @@ export type AuditLog = (record: CallRecord) => void;
 export function createAuditLog(logger: Logger, project: string): AuditLog {
   // Written straight to the logger's destination as one JSON.stringify: through pino's per-key serializer the record
   // cost ~3× the CPU per call, most of it garbage collection (docs/benchmarks.md). Same shape as the logger's lines.
-  const destination = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym]!;
+  const destination = destinationOf(logger);
   return (r) => {
     const severity = r.status >= 500 ? "ERROR" : r.status >= 400 ? "WARNING" : "INFO";
     destination.write(

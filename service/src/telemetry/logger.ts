@@ -27,3 +27,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+/**
+ * The stream a logger writes to. The audit log writes its pre-serialized records there (telemetry/audit.ts), so they
+ * interleave in order with the other lines and tests that capture a logger's output see them too.
+ */
+export function destinationOf(logger: Logger): DestinationStream {
+  return (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+}
