@@ -1,6 +1,6 @@
 /**
- * The audit log: exactly one structured record per model call, success or failure, written through the logger as
- * one JSON line. It doubles as the access log (it carries Cloud Logging's `httpRequest`), so a call costs one line,
+ * The audit log: exactly one structured record per model call, success or failure, written to the logger's
+ * destination as one JSON line in the logger's shape (`severity`, `time`, `message`), whatever LOG_LEVEL says. It doubles as the access log (it carries Cloud Logging's `httpRequest`), so a call costs one line,
  * not two. Every record carries the label `logging.googleapis.com/labels: {"log": "gateway-audit"}` so a Cloud
  * Logging sink (to BigQuery, say) can route audit records on `labels.log="gateway-audit"`: docs/metrics.md shows
  * the sink filter.
