@@ -78,7 +78,20 @@ describe("streams", () => {
     expect(stack.emulator.stats().concurrency).toBe(0);
     expect(stack.emulator.stats().tokens.output).toBeLessThan(200);
     await new Promise((r) => setTimeout(r, 50));
-    const line = stack.logs.map((l) => JSON.parse(l) as { httpRequest?: { status: number } }).at(-1);
+    const line = stack.logs
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            httpRequest?: { status: number; responseSize: string };
+            upstream?: { outcome: string };
+            error?: { status: string };
+          },
+      )
+      .at(-1);
     expect(line?.httpRequest?.status).toBe(499);
+    // The audit record still accounts for what the client received before it left.
+    expect(Number(line?.httpRequest?.responseSize)).toBeGreaterThan(0);
+    expect(line?.upstream?.outcome).toBe("cancelled");
+    expect(line?.error?.status).toBe("CANCELLED");
   });
 });

@@ -124,7 +124,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
         });
         span.setAttributes({ "http.response.status_code": upstream.status });
-        span.end(result.streamError);
+        span.end(result.clientClosed ? "client closed the request" : result.streamError);
+        if (result.clientClosed) failure = errors.clientClosed(); // recorded as 499, with what was relayed
       } catch (err) {
         span.end(abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
         throw err;

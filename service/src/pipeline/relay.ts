@@ -21,6 +21,8 @@ export interface RelayResult {
   firstChunkMs: number | undefined;
   /** Set when a stream broke after it had started; the client got an error event. */
   streamError: string | undefined;
+  /** The client went away mid-stream: what was relayed until then is in this result (for accounting). */
+  clientClosed: boolean;
 }
 
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -61,6 +63,7 @@ async function relayUnary(
     responseBytes: body.length,
     firstChunkMs: performance.now() - started,
     streamError: undefined,
+    clientClosed: false,
   };
 }
 
@@ -94,6 +97,7 @@ async function relayError(
     responseBytes: body.length,
     firstChunkMs: undefined,
     streamError: undefined,
+    clientClosed: false,
   };
 }
 
@@ -139,14 +143,26 @@ async function relayStream(
     for await (const chunk of upstream.body) await write(parser.push(chunk));
     await write(parser.end());
   } catch (err) {
-    if (res.destroyed) throw err; // the client went away: nothing to tell it
+    if (res.destroyed) {
+      // The client went away: nothing to tell it, but what it received is still accounted for.
+      upstream.body.destroy();
+      return {
+        status: 200,
+        usage,
+        modelArmorBlock,
+        responseBytes: bytes,
+        firstChunkMs,
+        streamError,
+        clientClosed: true,
+      };
+    }
     const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
     streamError = failure.message;
     await write([JSON.stringify(failure.toEnvelope())]);
   }
   if (!sse) res.write(events === 0 ? "[]" : "\n]");
   res.end();
-  return { status: 200, usage, modelArmorBlock, responseBytes: bytes, firstChunkMs, streamError };
+  return { status: 200, usage, modelArmorBlock, responseBytes: bytes, firstChunkMs, streamError, clientClosed: false };
 }
 
 function drained(res: ServerResponse): Promise<void> {
