@@ -1,0 +1,297 @@
+/**
+ * The Redis store (ioredis): what makes quotas hold across every gateway instance. Each admission decision and each
+ * reconcile is one round trip running a Lua script (EVALSHA, falling back to EVAL once after a restart empties the
+ * script cache), atomic on the server and timed by the server's clock (`TIME`), so instances with skewed clocks agree.
+ * The arithmetic is memory.ts's, line for line. Keys live under a prefix (default `ggw:`); keys one script touches
+ * share a hash tag (`{q}` for windows and reservations, `{c}` for counters read together) so the scripts are
+ * cluster-safe. When Redis is down or slow every operation rejects within `commandTimeoutMs` with
+ * StoreUnavailableError: no offline queue, no replay of in-flight scripts after a reconnect (they may have run).
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Redis, type RedisOptions } from "ioredis";
+import {
+  admissionItems,
+  checkAdd,
+  checkCounter,
+  checkReconcile,
+  checkTtl,
+  DEFAULT_COUNTER_MARGIN_MS,
+  periodOf,
+} from "./checks.js";
+import { StoreUnavailableError, type Admission, type CounterRef, type Reservation, type Store } from "./store.js";
+
+export interface RedisStoreOptions {
+  /** `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or a unix socket path (`/run/redis.sock`). */
+  url: string;
+  /** PEM file of the server CA (Memorystore in-transit encryption); needs a `rediss://` URL. */
+  tlsCaFile?: string;
+  /** AUTH string, when not in the URL (e.g. from Secret Manager). */
+  password?: string;
+  /** Prefix of every key; no braces (the hash tags follow it). Default `ggw:`. */
+  prefix?: string;
+  /** Bound on every operation, health probe included. Default 250 ms. */
+  commandTimeoutMs?: number;
+  /** Bound on one connection attempt. Default 3000 ms. */
+  connectTimeoutMs?: number;
+  /** Cap of the exponential reconnect backoff (with jitter). Default 2000 ms. */
+  reconnectMaxMs?: number;
+  counterMarginMs?: number;
+}
+
+/** ioredis options from ours (exported for tests: the TLS and URL rules are checked without a TLS server). */
+export function connectionOptions(o: RedisStoreOptions): RedisOptions {
+  const commandTimeout = o.commandTimeoutMs ?? 250;
+  const reconnectMax = o.reconnectMaxMs ?? 2000;
+  const isTls = /^rediss:\/\//i.test(o.url);
+  if (o.tlsCaFile && !isTls) throw new RangeError("tlsCaFile needs a rediss:// URL");
+  if (!/^(rediss?:\/\/|\/)/i.test(o.url)) throw new RangeError("the Redis URL must be redis://, rediss:// or a path");
+  return {
+    ...(o.tlsCaFile ? { tls: { ca: readFileSync(o.tlsCaFile, "utf8") } } : {}),
+    ...(o.password ? { password: o.password } : {}),
+    enableOfflineQueue: false,
+    commandTimeout,
+    // A connection that stops answering (partition, frozen server) is dropped and re-dialled, not waited on forever.
+    socketTimeout: Math.max(1000, 4 * commandTimeout),
+    connectTimeout: o.connectTimeoutMs ?? 3000,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times) => Math.min(reconnectMax, 50 * 2 ** Math.min(times, 10)) + Math.floor(Math.random() * 50),
+    connectionName: "gemini-gateway",
+  };
+}
+
+// Shared by the window scripts: Redis time in ms, and a key's TTL — drained plus one period, so a lowered limit still
+// finds its state (capped, and formatted: Lua would print a large number in exponent form).
+const PRELUDE = `
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+local function px(d, lim, per) return string.format('%.0f', math.min(math.ceil(d / lim) + per, 1e13)) end`;
+
+// KEYS: the windows (charges, then hold windows), then the reservation record when ARGV[1] (ttl) > 0.
+// ARGV: ttl, amount held, then limit, periodMs, cost per window. Reply: admitted, refused index, wait (-1: never),
+// now, then remaining and resetMs per window. State is "d:t": units outstanding × periodMs, at time t (integers;
+// formatted with %.0f because Lua's tostring keeps only 14 digits).
+const ADMIT = `${PRELUDE}
+local ttl = tonumber(ARGV[1])
+local n = #KEYS
+if ttl > 0 then n = n - 1 end
+local d, t, refused, wait = {}, {}, 0, 0
+for i = 1, n do
+  local lim, per, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  local s = redis.call('GET', KEYS[i])
+  d[i], t[i] = 0, now
+  if s then
+    local sd, st = string.match(s, '^(%d+):(%d+)$')
+    d[i] = math.max(0, tonumber(sd) - math.max(0, now - tonumber(st)) * lim)
+    t[i] = math.max(now, tonumber(st))
+  end
+  local over = d[i] + cost * per - lim * per
+  if over > 0 then
+    local w = -1
+    if cost <= lim then w = math.ceil(over / lim) end
+    if refused == 0 or (wait ~= -1 and (w == -1 or w > wait)) then refused, wait = i, w end
+  end
+end
+local out = {refused == 0 and 1 or 0, refused, wait, now}
+for i = 1, n do
+  local lim, per, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  if refused == 0 and cost > 0 then
+    d[i] = d[i] + cost * per
+    redis.call('SET', KEYS[i], string.format('%.0f:%.0f', d[i], t[i]), 'PX', px(d[i], lim, per))
+  end
+  out[#out + 1] = math.max(0, math.floor((lim * per - d[i]) / per))
+  out[#out + 1] = math.ceil(d[i] / lim)
+end
+if refused == 0 and ttl > 0 then redis.call('SET', KEYS[n + 1], ARGV[2], 'PX', ttl) end
+return out`;
+
+// KEYS: the reservation's windows, then its record. ARGV: actual, then limit, periodMs per window. Reply: 1 or 0.
+const RECONCILE = `${PRELUDE}
+local rec = KEYS[#KEYS]
+local held = redis.call('GET', rec)
+if not held then return 0 end
+redis.call('DEL', rec)
+local delta = tonumber(ARGV[1]) - tonumber(held)
+if delta == 0 then return 1 end
+for i = 1, #KEYS - 1 do
+  local lim, per = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local s = redis.call('GET', KEYS[i])
+  local d, t = 0, now
+  if s then
+    local sd, st = string.match(s, '^(%d+):(%d+)$')
+    d = math.max(0, tonumber(sd) - math.max(0, now - tonumber(st)) * lim)
+    t = math.max(now, tonumber(st))
+  end
+  d = math.max(0, d + delta * per)
+  if d > 0 then
+    redis.call('SET', KEYS[i], string.format('%.0f:%.0f', d, t), 'PX', px(d, lim, per))
+  else
+    redis.call('DEL', KEYS[i])
+  end
+end
+return 1`;
+
+const COUNTER_ADD = `
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return v`;
+
+interface Script {
+  lua: string;
+  sha: string;
+}
+const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
+const SCRIPTS = { admit: script(ADMIT), reconcile: script(RECONCILE), counterAdd: script(COUNTER_ADD) };
+
+/** Server replies that mean "not available now" rather than a bug in a script or a call. */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|OOM|NOAUTH|WRONGPASS)\b/;
+
+function asUnavailable(err: unknown): unknown {
+  if (err instanceof StoreUnavailableError || !(err instanceof Error)) return err;
+  if (err.name === "ReplyError" && !UNAVAILABLE_REPLY.test(err.message)) return err;
+  return new StoreUnavailableError(`redis unavailable: ${err.message}`, { cause: err });
+}
+
+const toNumbers = (reply: unknown): number[] => {
+  if (!Array.isArray(reply)) throw new Error(`unexpected script reply: ${String(reply)}`);
+  return reply.map((v) => Number(v));
+};
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const prefix = options.prefix ?? "ggw:";
+  if (/[{}]/.test(prefix)) throw new RangeError("the key prefix must not contain braces (hash tags follow it)");
+  const margin = options.counterMarginMs ?? DEFAULT_COUNTER_MARGIN_MS;
+  const client = new Redis(options.url, connectionOptions(options));
+  let lastError = "";
+  client.on("error", (err: Error) => (lastError = err.message));
+  client.on("ready", () => (lastError = ""));
+
+  const windowKey = (key: string) => `${prefix}{q}:w:${key}`;
+  const reservationKey = (id: string) => `${prefix}{q}:r:${id}`;
+  const counterKey = (ref: CounterRef) => {
+    const p = periodOf(ref.period, ref.at ?? Date.now());
+    return { key: `${prefix}{c}:${ref.name}:${p.id}`, expiresAt: p.endsAt + margin };
+  };
+  const kvKey = (key: string) => `${prefix}kv:${key}`;
+
+  /** Every command goes through here: fail fast while disconnected, map outages to StoreUnavailableError. */
+  async function call<T>(op: () => Promise<T>): Promise<T> {
+    if (client.status !== "ready") {
+      throw new StoreUnavailableError(
+        `redis unavailable: connection is ${client.status}${lastError && ` (${lastError})`}`,
+      );
+    }
+    try {
+      return await op();
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+
+  async function run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return call(async () => {
+      try {
+        return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        return await client.eval(s.lua, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  // Resolve once connected, or once the first attempt failed: an outage at start-up is for health() to report.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      client.off("ready", done).off("error", done).off("close", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, options.connectTimeoutMs ?? 3000);
+    client.once("ready", done).once("error", done).once("close", done);
+  });
+
+  return {
+    kind: "redis",
+    windows: {
+      async admit(charges, hold): Promise<Admission> {
+        const items = admissionItems(charges, hold);
+        const id = hold ? randomUUID() : "";
+        const keys = items.map((c) => windowKey(c.key));
+        if (hold) keys.push(reservationKey(id));
+        const args: (string | number)[] = [hold?.ttlMs ?? 0, hold?.amount ?? 0];
+        for (const c of items) args.push(c.limit, c.periodMs, c.cost);
+        const r = toNumbers(await run(SCRIPTS.admit, keys, args));
+        const [admitted, refused, wait, now] = [r[0], r[1]!, r[2]!, r[3]!];
+        const windows = items.map((c, i) => ({
+          key: c.key,
+          limit: c.limit,
+          remaining: r[4 + 2 * i]!,
+          resetMs: r[5 + 2 * i]!,
+        }));
+        if (admitted !== 1) {
+          const retryAfterMs = wait < 0 ? null : wait;
+          return { admitted: false, refusedBy: items[refused - 1]!.key, retryAfterMs, windows };
+        }
+        const reservation: Reservation | null = hold
+          ? { id, windows: hold.windows, amount: hold.amount, expiresAt: now + hold.ttlMs }
+          : null;
+        return { admitted: true, reservation, windows };
+      },
+
+      async reconcile(reservation, actual) {
+        checkReconcile(reservation, actual);
+        const keys = [...reservation.windows.map((w) => windowKey(w.key)), reservationKey(reservation.id)];
+        const args: (string | number)[] = [actual];
+        for (const w of reservation.windows) args.push(w.limit, w.periodMs);
+        const r = await run(SCRIPTS.reconcile, keys, args);
+        return Number(r) === 1 ? "reconciled" : "expired";
+      },
+    },
+
+    counters: {
+      async add(ref, amount) {
+        checkCounter(ref);
+        checkAdd(amount);
+        const { key, expiresAt } = counterKey(ref);
+        return Number(await run(SCRIPTS.counterAdd, [key], [amount, expiresAt]));
+      },
+      async read(ref) {
+        checkCounter(ref);
+        const v = await call(() => client.get(counterKey(ref).key));
+        return v === null ? 0 : Number(v);
+      },
+      async readMany(refs) {
+        refs.forEach(checkCounter);
+        if (refs.length === 0) return [];
+        const values = await call(() => client.mget(refs.map((ref) => counterKey(ref).key)));
+        return values.map((v) => (v === null ? 0 : Number(v)));
+      },
+    },
+
+    kv: {
+      async get(key) {
+        return call(() => client.get(kvKey(key)));
+      },
+      async set(key, value, ttlMs) {
+        checkTtl(ttlMs);
+        await call(() => client.set(kvKey(key), value, "PX", ttlMs));
+      },
+    },
+
+    async health() {
+      const started = performance.now();
+      try {
+        await call(() => client.ping());
+        return { kind: "redis", ok: true, latencyMs: performance.now() - started };
+      } catch (err) {
+        return { kind: "redis", ok: false, latencyMs: null, detail: err instanceof Error ? err.message : String(err) };
+      }
+    },
+
+    async close() {
+      if (client.status === "ready") await client.quit().catch(() => undefined);
+      client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The store layer's contracts: the few atomic operations the admission stage needs so that quotas, reservations and
+ * spend hold exactly across every gateway instance (docs/decisions/0007-shared-quota-store.md). Two implementations:
+ * memory.ts (one process, the embedded default) and redis.ts (shared by all instances).
+ *
+ * Leaf module: imports nothing, so stages and both implementations depend on it without an import cycle. Its only
+ * value is StoreUnavailableError, which callers must be able to catch by type. Times are epoch milliseconds of the
+ * store's clock (Redis TIME for the Redis store); amounts are integers (tokens, requests, micro-dollars).
+ */
+
+/** A rate window: at most `limit` units per `periodMs`, refilled continuously (GCRA; see the decision record). */
+export interface Window {
+  /**
+   * Names the window, e.g. `t:acme:rpm` or `m:gemini-2.5-pro:tpm`. A key must keep its period (put the period in the
+   * name); its limit may change at any time, since the state kept is the units still outstanding.
+   */
+  key: string;
+  /** Units per period, and the most that can be admitted at once after a quiet period (the burst). */
+  limit: number;
+  periodMs: number;
+}
+
+/** What one call takes from a window: 1 for a request, a token count for tokens. A cost of 0 only reads the window. */
+export interface Charge extends Window {
+  cost: number;
+}
+
+/** An estimated amount held on some windows until `reconcile` corrects it to the actual amount. */
+export interface Hold {
+  windows: readonly Window[];
+  amount: number;
+  /** How long the store remembers the reservation; set it above the longest call (upstream timeout plus margin). */
+  ttlMs: number;
+}
+
+/** A window as it stands after the decision (for rate-limit headers: limit, remaining, reset). */
+export interface WindowState {
+  key: string;
+  limit: number;
+  /** Whole units that could be admitted now (0 when the window is full or overdrawn). */
+  remaining: number;
+  /** Milliseconds until the window is completely refilled. */
+  resetMs: number;
+}
+
+/** A hold the store remembers; plain data, so it can be logged or passed on. */
+export interface Reservation {
+  id: string;
+  windows: readonly Window[];
+  amount: number;
+  /** Store time at which the store forgets it: its estimate then stays charged, and reconcile answers "expired". */
+  expiresAt: number;
+}
+
+export type Admission =
+  | {
+      admitted: true;
+      /** The hold, when one was asked for; null otherwise. */
+      reservation: Reservation | null;
+      windows: WindowState[];
+    }
+  | {
+      admitted: false;
+      /** The key of the window that refused: the one with the longest wait when several did. */
+      refusedBy: string;
+      /** When every window will have room for this call; null when a cost exceeds a window's limit (never). */
+      retryAfterMs: number | null;
+      /** Nothing was charged: these are the windows as they were. */
+      windows: WindowState[];
+    };
+
+/** "expired": the store no longer holds the reservation (its TTL passed, or it was already reconciled). */
+export type Reconciliation = "reconciled" | "expired";
+
+/** Rate windows: one atomic decision over several windows at once (one Redis round trip). */
+export interface RateWindows {
+  /**
+   * Admits the call only if every window has room for its cost (and the hold's windows for the held amount): then all
+   * are charged, otherwise none is. Keys must be distinct across `charges` and `hold.windows`.
+   */
+  admit(charges: readonly Charge[], hold?: Hold): Promise<Admission>;
+  /**
+   * Corrects a reservation's windows from the held amount to `actual`: refunds what was over-estimated (as far as it
+   * is still outstanding) or charges the difference, which may take a window past its limit after the fact — later
+   * calls then wait longer. Applies at most once.
+   */
+  reconcile(reservation: Reservation, actual: number): Promise<Reconciliation>;
+}
+
+/** Calendar periods in UTC. */
+export type Period = "day" | "month";
+
+/** One counter in one period. */
+export interface CounterRef {
+  /** e.g. `spend:acme` (micro-dollars) or `tokens:acme:gemini-2.5-pro`. */
+  name: string;
+  period: Period;
+  /** A time inside the period meant; default: the store's clock now. */
+  at?: number;
+}
+
+/** Integer counters per period; each expires when its period ends plus a margin (the store's `counterMarginMs`). */
+export interface Counters {
+  /** Adds (or, with a negative amount, subtracts) and returns the new total. */
+  add(ref: CounterRef, amount: number): Promise<number>;
+  /** The total, or 0 for a counter never added to or expired. */
+  read(ref: CounterRef): Promise<number>;
+  /** Many totals in one round trip, in the order asked (a usage summary). */
+  readMany(refs: readonly CounterRef[]): Promise<number[]>;
+}
+
+/** A small key-value store whose entries expire (e.g. the budget kill-switch state). */
+export interface KeyValue {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+}
+
+export interface StoreHealth {
+  kind: Store["kind"];
+  /** Reachable and answering now: readiness and fail-open decisions are made on this. */
+  ok: boolean;
+  /** Round trip of the health probe; null when it failed. */
+  latencyMs: number | null;
+  /** Why not ok: connection state and the last error. */
+  detail?: string;
+}
+
+export interface Store {
+  readonly kind: "memory" | "redis";
+  readonly windows: RateWindows;
+  readonly counters: Counters;
+  readonly kv: KeyValue;
+  /** Never rejects. */
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every store operation rejects with this, promptly (a bounded timeout), when the store cannot answer: Redis down,
+ * unreachable, too slow, loading, read-only after a failover, or the store closed. Invalid arguments are RangeErrors.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}

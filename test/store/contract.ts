@@ -1,0 +1,244 @@
+/**
+ * The store contract: one suite every implementation passes (memory.test.ts, redis.test.ts). Keys are unique per
+ * test, so a suite may share one store or one server. Time: the memory store's injected clock is moved by `advance`;
+ * the Redis store reads Redis TIME, so there `advance` sleeps and windows are short. `slackMs` is how far real time
+ * may drift between two calls of one test (0 with an injected clock): retry-after values are exact up to it.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Admission, Charge, Store, Window } from "../../service/src/store/store.js";
+
+export interface StoreHarness {
+  store: Store;
+  now(): number;
+  advance(ms: number): Promise<void>;
+  slackMs: number;
+  close(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+/** Token windows are per hour in these tests: a unit drains every 3.6 s, so real time between calls never refills one. */
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+let serial = 0;
+
+/** `retryAfterMs` is `expected`, or less by at most the real time that passed (never more). */
+function expectRetryAfter(a: Admission, refusedBy: string, expected: number, slackMs: number): void {
+  expect(a.admitted).toBe(false);
+  if (a.admitted) return;
+  expect(a.refusedBy).toBe(refusedBy);
+  expect(a.retryAfterMs).not.toBeNull();
+  expect(a.retryAfterMs!).toBeLessThanOrEqual(expected);
+  expect(a.retryAfterMs!).toBeGreaterThanOrEqual(expected - slackMs);
+}
+
+export function storeContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
+  describe(`store contract: ${name}`, () => {
+    let h: StoreHarness;
+    let id: string;
+    const win = (key: string, limit: number, periodMs: number): Window => ({ key: `${id}:${key}`, limit, periodMs });
+    const charge = (w: Window, cost: number): Charge => ({ ...w, cost });
+    const admitted = async (charges: Charge[], times: number) => {
+      let n = 0;
+      for (let i = 0; i < times; i++) if ((await h.store.windows.admit(charges)).admitted) n++;
+      return n;
+    };
+
+    beforeEach(async () => {
+      h = await makeHarness();
+      id = `t${++serial}-${Math.random().toString(36).slice(2, 8)}`;
+    });
+    afterEach(async () => h.close());
+
+    describe("rate windows", () => {
+      it("admits exactly `limit` units, then refuses with the wait until one unit has drained", async () => {
+        const rpm = win("rpm", 5, MINUTE);
+        expect(await admitted([charge(rpm, 1)], 8)).toBe(5);
+        expectRetryAfter(await h.store.windows.admit([charge(rpm, 1)]), rpm.key, MINUTE / 5, h.slackMs);
+      });
+
+      it("charges token costs, refuses a cost that does not fit, and says a cost above the limit never fits", async () => {
+        const tpm = win("tph", 1000, HOUR);
+        expect((await h.store.windows.admit([charge(tpm, 600)])).admitted).toBe(true);
+        // 600 + 500 − 1000 = 100 units over, 3.6 s each.
+        expectRetryAfter(await h.store.windows.admit([charge(tpm, 500)]), tpm.key, 360_000, h.slackMs);
+        expect((await h.store.windows.admit([charge(tpm, 400)])).admitted).toBe(true);
+        expect((await h.store.windows.admit([charge(tpm, 1)])).admitted).toBe(false);
+        const never = await h.store.windows.admit([charge(win("tiny", 10, MINUTE), 11)]);
+        expect(never).toMatchObject({ admitted: false, refusedBy: `${id}:tiny`, retryAfterMs: null });
+      });
+
+      it("charges all windows or none, and names the window with the longest wait", async () => {
+        const a = win("a", 3, MINUTE);
+        const b = win("b", 5, MINUTE);
+        expect(await admitted([charge(a, 1), charge(b, 1)], 4)).toBe(3);
+        const refused = await h.store.windows.admit([charge(a, 1), charge(b, 1)]);
+        expectRetryAfter(refused, a.key, MINUTE / 3, h.slackMs);
+        expect(refused.windows.find((w) => w.key === b.key)?.remaining).toBe(2);
+        expect(await admitted([charge(b, 1)], 5)).toBe(2); // b was charged 3 times, not 4
+        const fast = win("fast", 10, 1000);
+        await admitted([charge(fast, 1)], 10);
+        const both = await h.store.windows.admit([charge(fast, 1), charge(a, 1), charge(b, 1)]);
+        expectRetryAfter(both, a.key, MINUTE / 3, h.slackMs); // a waits 20 s, fast 100 ms, b 12 s
+      });
+
+      it("reports remaining and reset per window for rate-limit headers; cost 0 only reads", async () => {
+        const rpm = win("rpm", 5, MINUTE);
+        const tpm = win("tph", 1000, HOUR);
+        const a = await h.store.windows.admit([charge(rpm, 3), charge(tpm, 250)]);
+        expect(a.admitted).toBe(true);
+        expect(a.windows).toEqual([
+          { key: rpm.key, limit: 5, remaining: 2, resetMs: 36_000 },
+          { key: tpm.key, limit: 1000, remaining: 750, resetMs: 900_000 },
+        ]);
+        const read = await h.store.windows.admit([charge(rpm, 0)]);
+        expect(read.admitted && read.windows[0]!.remaining).toBe(2);
+        expect(read.windows[0]!.resetMs).toBeLessThanOrEqual(36_000);
+        expect(read.windows[0]!.resetMs).toBeGreaterThanOrEqual(36_000 - h.slackMs);
+      });
+
+      it("refills continuously: one unit after its wait, the whole limit after a period", async () => {
+        const w = win("short", 2, 1000);
+        expect(await admitted([charge(w, 1)], 3)).toBe(2);
+        const refused = await h.store.windows.admit([charge(w, 1)]);
+        expectRetryAfter(refused, w.key, 500, h.slackMs);
+        await h.advance(refused.admitted ? 0 : refused.retryAfterMs!);
+        expect(await admitted([charge(w, 1)], 1)).toBe(1);
+        await h.advance(1000);
+        expect(await admitted([charge(w, 1)], 3)).toBe(2);
+      });
+
+      it("stays exact at large limits (integer state beyond 14 digits)", async () => {
+        const tpd = win("tpd", 100_000_000, DAY);
+        expect((await h.store.windows.admit([charge(tpd, 100_000_000)])).admitted).toBe(true);
+        const refused = await h.store.windows.admit([charge(tpd, 1)]);
+        // 1 unit × 86,400,000 ms / 100,000,000 per ms → 1 ms (0 once a millisecond has passed).
+        expect(refused.admitted ? -1 : refused.retryAfterMs).toBeLessThanOrEqual(1);
+        await expect(h.store.windows.admit([charge(win("huge", 1e9, DAY), 1)])).rejects.toThrow(RangeError);
+      });
+
+      it("admits exactly the limit out of many concurrent calls", async () => {
+        const w = win("burst", 150, MINUTE);
+        const results = await Promise.all(Array.from({ length: 200 }, () => h.store.windows.admit([charge(w, 1)])));
+        expect(results.filter((r) => r.admitted)).toHaveLength(150);
+      });
+
+      it("refuses malformed admissions with a RangeError before touching anything", async () => {
+        const w = win("w", 5, MINUTE);
+        await expect(h.store.windows.admit([charge(w, 1.5)])).rejects.toThrow(RangeError);
+        await expect(h.store.windows.admit([charge(w, -1)])).rejects.toThrow(RangeError);
+        await expect(h.store.windows.admit([charge(w, 1), charge(w, 1)])).rejects.toThrow(/twice/);
+        await expect(h.store.windows.admit([charge(win("z", 0, MINUTE), 1)])).rejects.toThrow(RangeError);
+        await expect(h.store.windows.admit([], { windows: [w], amount: 1, ttlMs: 0 })).rejects.toThrow(RangeError);
+        expect(await admitted([charge(w, 1)], 6)).toBe(5);
+      });
+    });
+
+    describe("reservations", () => {
+      const hold = (windows: Window[], amount: number, ttlMs = MINUTE) => ({ windows, amount, ttlMs });
+
+      it("holds the estimate with the exact charges, and refunds on reconcile down", async () => {
+        const rpm = win("rpm", 10, MINUTE);
+        const tpm = win("tph", 1000, HOUR);
+        const r = await h.store.windows.admit([charge(rpm, 1)], hold([tpm], 600));
+        expect(r.admitted).toBe(true);
+        if (!r.admitted) return;
+        expect(r.reservation).toMatchObject({ amount: 600, windows: [tpm] });
+        expect(r.windows.map((w) => w.remaining)).toEqual([9, 400]);
+        expect(await h.store.windows.reconcile(r.reservation!, 200)).toBe("reconciled");
+        expect((await h.store.windows.admit([charge(tpm, 800)])).admitted).toBe(true);
+        expect((await h.store.windows.admit([charge(tpm, 1)])).admitted).toBe(false);
+        const rpmNow = await h.store.windows.admit([charge(rpm, 0)]);
+        expect(rpmNow.windows[0]!.remaining).toBe(9); // the request charge is not reconciled
+      });
+
+      it("charges the difference on reconcile up, past the limit after the fact, once", async () => {
+        const tpm = win("tph", 1000, HOUR);
+        const global = win("global-tph", 5000, HOUR);
+        const r = await h.store.windows.admit([], hold([tpm, global], 300));
+        if (!r.admitted) throw new Error("not admitted");
+        expect(await h.store.windows.reconcile(r.reservation!, 1500)).toBe("reconciled");
+        expect(await h.store.windows.reconcile(r.reservation!, 1500)).toBe("expired");
+        // 1500 outstanding + 1 − 1000 = 501 units over, 3.6 s each.
+        expectRetryAfter(await h.store.windows.admit([charge(tpm, 1)]), tpm.key, 1_803_600, h.slackMs);
+        expect((await h.store.windows.admit([charge(global, 0)])).windows[0]!.remaining).toBe(3500);
+      });
+
+      it("refuses the whole call when the hold does not fit, charging nothing", async () => {
+        const rpm = win("rpm", 10, MINUTE);
+        const tpm = win("tph", 1000, HOUR);
+        await h.store.windows.admit([charge(tpm, 900)]);
+        const r = await h.store.windows.admit([charge(rpm, 1)], hold([tpm], 200));
+        expectRetryAfter(r, tpm.key, 360_000, h.slackMs);
+        expect(r.admitted ? null : r.windows.map((w) => w.remaining)).toEqual([10, 100]);
+        expect((await h.store.windows.admit([charge(rpm, 1)], hold([tpm], 5000))).admitted).toBe(false);
+      });
+
+      it("forgets a reservation after its TTL: the estimate stays charged and reconcile says so", async () => {
+        const tpm = win("tph", 1000, HOUR);
+        const r = await h.store.windows.admit([], hold([tpm], 700, 300));
+        if (!r.admitted) throw new Error("not admitted");
+        expect(r.reservation!.expiresAt - h.now()).toBeLessThanOrEqual(300);
+        await h.advance(350);
+        expect(await h.store.windows.reconcile(r.reservation!, 0)).toBe("expired");
+        const after = await h.store.windows.admit([charge(tpm, 0)]);
+        expect(after.windows[0]!.remaining).toBeGreaterThanOrEqual(300); // 700 held, 350 ms drained 0.1 of a unit
+        expect(after.windows[0]!.remaining).toBeLessThanOrEqual(301); // not refunded
+      });
+    });
+
+    describe("counters", () => {
+      const DAY_AGO = () => h.now() - DAY;
+      it("adds and reads per day and per month, many at once", async () => {
+        // Two days of the current month, both within the margin: yesterday and today (today and tomorrow on the 1st).
+        const d = new Date(h.now());
+        const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 12);
+        const [day1, day2] = d.getUTCDate() > 1 ? [today - DAY, today] : [today, today + DAY];
+        const spend = `${id}:spend`;
+        expect(await h.store.counters.add({ name: spend, period: "day", at: day1 }, 1_250_000)).toBe(1_250_000);
+        expect(await h.store.counters.add({ name: spend, period: "day", at: day1 + 3600_000 }, 750_000)).toBe(2e6);
+        await h.store.counters.add({ name: spend, period: "day", at: day2 }, 5);
+        await h.store.counters.add({ name: spend, period: "month", at: day1 }, 2_000_000);
+        await h.store.counters.add({ name: spend, period: "month", at: day2 }, 5);
+        expect(await h.store.counters.read({ name: spend, period: "day", at: day1 - 3600_000 })).toBe(2_000_000);
+        expect(
+          await h.store.counters.readMany([
+            { name: spend, period: "day", at: day1 },
+            { name: spend, period: "day", at: day2 },
+            { name: spend, period: "month", at: day1 },
+            { name: `${id}:never`, period: "month" },
+          ]),
+        ).toEqual([2_000_000, 5, 2_000_005, 0]);
+        await h.store.counters.add({ name: `${id}:refunds`, period: "day" }, -5); // default: now
+        expect(await h.store.counters.read({ name: `${id}:refunds`, period: "day", at: h.now() })).toBe(-5);
+        expect(await h.store.counters.readMany([])).toEqual([]);
+      });
+
+      it("keeps a period's counter for its margin after it ends, then drops it", async () => {
+        const tokens = `${id}:tokens`;
+        await h.store.counters.add({ name: tokens, period: "day", at: DAY_AGO() }, 42);
+        expect(await h.store.counters.read({ name: tokens, period: "day", at: DAY_AGO() })).toBe(42);
+        const longAgo = h.now() - 400 * DAY;
+        expect(await h.store.counters.add({ name: tokens, period: "month", at: longAgo }, 7)).toBe(7);
+        expect(await h.store.counters.read({ name: tokens, period: "month", at: longAgo })).toBe(0);
+        await expect(h.store.counters.add({ name: tokens, period: "day" }, 0.5)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("key-value", () => {
+      it("sets, overwrites and reads values until their TTL passes", async () => {
+        const key = `${id}:kill-switch`;
+        expect(await h.store.kv.get(key)).toBeNull();
+        await h.store.kv.set(key, '{"state":"batch-off"}', 60_000);
+        await h.store.kv.set(key, '{"state":"all-off"}', 300);
+        expect(await h.store.kv.get(key)).toBe('{"state":"all-off"}');
+        await h.advance(350);
+        expect(await h.store.kv.get(key)).toBeNull();
+        await expect(h.store.kv.set(key, "x", 0)).rejects.toThrow(RangeError);
+      });
+    });
+
+    it("is healthy while open", async () => {
+      expect(await h.store.health()).toMatchObject({ kind: h.store.kind, ok: true });
+    });
+  });
+}
