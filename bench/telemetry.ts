@@ -71,6 +71,7 @@ function callRecord(i: number): CallRecord {
     promptSha256: "9f2c1e0b7d4a5c3e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e",
     injection: { score: 0.05, categories: [], flagged: false, action: "log" },
     modelArmorBlock: undefined,
+    admission: undefined,
     cache: "bypass",
     streamError: undefined,
     http: {

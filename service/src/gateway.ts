@@ -21,6 +21,8 @@ import { createCallRecorder } from "./telemetry/recorder.js";
 import { createTracing } from "./telemetry/tracing.js";
 import { createUsageWatch } from "./telemetry/usage-watch.js";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { createAdmission } from "./pipeline/admit.js";
+import { createStore, type Store } from "./store/index.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 
@@ -35,6 +37,8 @@ export interface GatewayParts {
   spanProcessor?: SpanProcessor | undefined;
   /** Tests: the clock of the unusual-usage watch. */
   now?: () => number;
+  /** Tests: a store shared by several in-process gateways; default: from config (Redis or in memory). */
+  store?: Store | undefined;
 }
 
 export interface RunningGateway {
@@ -81,8 +85,40 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     serviceVersion: USER_AGENT.split("/")[1]!,
     spanProcessor: parts.spanProcessor,
   });
+  const store =
+    parts.store ?? (await createStore({ redisUrl: config.quota.redisUrl, tlsCaFile: config.quota.redisTlsCaFile }));
+  let storeDownSince: number | undefined;
+  let lastStoreLog = 0;
+  const admission = createAdmission({
+    store,
+    storeFailure: config.quota.storeFailure,
+    reservationTtlMs: config.upstream.timeoutMs + 60_000,
+    onStoreError: (err) => {
+      metrics.storeErrors.inc({ store: store.kind });
+      storeDownSince ??= Date.now();
+      if (Date.now() - lastStoreLog > 10_000) {
+        lastStoreLog = Date.now();
+        logger.error(
+          { err: err.message, failure: config.quota.storeFailure },
+          `quota store unavailable: limits fail ${config.quota.storeFailure}`,
+        );
+      }
+    },
+  });
+  // The store answered again: note it once, so the outage has an end in the logs.
+  const storeProbe = setInterval(() => {
+    if (storeDownSince === undefined) return;
+    void store.health().then((h) => {
+      if (!h.ok || storeDownSince === undefined) return;
+      logger.info({ downMs: Date.now() - storeDownSince }, "quota store reachable again: shared limits resume");
+      storeDownSince = undefined;
+    });
+  }, 1000);
+  storeProbe.unref();
   const handle = createPipeline({
     keyring: createKeyring(parts.tenants),
+    admission,
+    defaultOutputTokens: config.quota.defaultOutputTokens,
     servedModels: new Set(config.models),
     provider,
     prices: loadPriceTable(config.pricesFile),
@@ -95,6 +131,12 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const readiness: ReadinessCheck[] = [
     { name: "draining", problem: () => (lifecycle.draining ? "instance is shutting down" : undefined) },
     { name: "credentials", problem: () => (tokens.healthy() ? undefined : "no valid upstream access token") },
+    {
+      // Fail-open keeps serving through a store outage, so readiness only drops when limits fail closed.
+      name: "quota store",
+      problem: () =>
+        storeDownSince !== undefined && config.quota.storeFailure === "closed" ? "quota store unreachable" : undefined,
+    },
   ];
   const app = createApp({
     handleModelCall: handle,
@@ -142,6 +184,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       clearInterval(sweeper);
       await provider.close();
       await metricsServer?.close();
+      clearInterval(storeProbe);
+      if (!parts.store) await store.close();
       await tracing.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export failed"));
       return cut;
     })());

@@ -74,6 +74,24 @@ describe("environment configuration", () => {
     );
   });
 
+  it("validates the quota store settings", () => {
+    expect(loadConfig({}).quota).toEqual({
+      redisUrl: undefined,
+      redisTlsCaFile: undefined,
+      storeFailure: "open",
+      defaultOutputTokens: 1024,
+    });
+    expect(loadConfig({ REDIS_URL: "/run/redis.sock", GATEWAY_STORE_FAILURE: "closed" }).quota).toMatchObject({
+      redisUrl: "/run/redis.sock",
+      storeFailure: "closed",
+    });
+    expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(/REDIS_URL="localhost:6379": must be redis:/);
+    expect(() => loadConfig({ REDIS_URL: "redis://10.0.0.3:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
+      /REDIS_TLS_CA_FILE="\/ca.pem": needs a rediss:\/\/ REDIS_URL/,
+    );
+    expect(() => loadConfig({ GATEWAY_STORE_FAILURE: "maybe" })).toThrow(/GATEWAY_STORE_FAILURE="maybe"/);
+  });
+
   it("treats empty variables as unset and strips a trailing slash from the base URL", () => {
     const c = loadConfig({ PORT: "", GATEWAY_VERTEX_BASE_URL: "http://127.0.0.1:9000/" });
     expect(c.port).toBe(8080);
@@ -126,6 +144,7 @@ describe("tenants file", () => {
     const [t] = parseTenants({ tenants: [{ id: "acme", keySha256: key, models: ["gemini-2.5-flash"] }] }, served);
     expect(t).toMatchObject({ id: "acme", keySha256: [key], priority: "interactive" });
     expect(t?.injection).toEqual({ action: "log", threshold: undefined });
+    expect(t?.limits).toBeUndefined();
     expect(t?.modelArmor).toBeUndefined();
     expect(t?.models?.has("gemini-2.5-flash")).toBe(true);
     const [all] = parseTenants(

@@ -32,6 +32,10 @@ export const ENV = {
   PRICES_FILE: "GATEWAY_PRICES_FILE", // a price table replacing the bundled list prices
   USAGE_ANOMALY_FACTOR: "GATEWAY_USAGE_ANOMALY_FACTOR", // a tenant's tokens/minute above this × its baseline is flagged
   USAGE_ANOMALY_MIN_TOKENS: "GATEWAY_USAGE_ANOMALY_MIN_TOKENS", // ...and above this many tokens in the minute
+  REDIS_URL: "REDIS_URL", // shared quota state: redis://, rediss:// or a unix socket path; unset = in memory
+  REDIS_TLS_CA_FILE: "REDIS_TLS_CA_FILE", // PEM of the server CA for rediss:// (Memorystore in-transit encryption)
+  STORE_FAILURE: "GATEWAY_STORE_FAILURE", // open | closed: what limits do while Redis is unreachable
+  DEFAULT_OUTPUT_TOKENS: "GATEWAY_DEFAULT_OUTPUT_TOKENS", // output tokens reserved when a request sets no maximum
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise. */
@@ -80,8 +84,18 @@ const EnvSchema = z
     [ENV.PRICES_FILE]: z.string().min(1).optional(),
     [ENV.USAGE_ANOMALY_FACTOR]: z.coerce.number().min(1.5).max(1000).default(5),
     [ENV.USAGE_ANOMALY_MIN_TOKENS]: int(0, 1_000_000_000).default(10_000),
+    [ENV.REDIS_URL]: z
+      .string()
+      .regex(/^(rediss?:\/\/|\/)/, "must be redis://…, rediss://… or the path of a unix socket")
+      .optional(),
+    [ENV.REDIS_TLS_CA_FILE]: z.string().min(1).optional(),
+    [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
+    [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
   })
   .superRefine((env, ctx) => {
+    if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
+      ctx.addIssue({ code: "custom", path: [ENV.REDIS_TLS_CA_FILE], message: "needs a rediss:// REDIS_URL" });
+    }
     if (env[ENV.TRACE_EXPORTER] === "cloud-trace" && !env[ENV.PROJECT]) {
       ctx.addIssue({
         code: "custom",
@@ -125,6 +139,14 @@ export interface Config {
   readonly tracing: { readonly exporter: TraceExporterName; readonly sampleRatio: number };
   readonly pricesFile: string | undefined;
   readonly usageAnomaly: { readonly factor: number; readonly minTokensPerMinute: number };
+  readonly quota: {
+    /** Undefined: the in-memory store (one instance). */
+    readonly redisUrl: string | undefined;
+    readonly redisTlsCaFile: string | undefined;
+    /** open: admit without limits while the store is unreachable; closed: refuse limited tenants with 429. */
+    readonly storeFailure: "open" | "closed";
+    readonly defaultOutputTokens: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -171,6 +193,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tracing: { exporter: e[ENV.TRACE_EXPORTER], sampleRatio: e[ENV.TRACE_SAMPLE_RATIO] },
     pricesFile: e[ENV.PRICES_FILE],
     usageAnomaly: { factor: e[ENV.USAGE_ANOMALY_FACTOR], minTokensPerMinute: e[ENV.USAGE_ANOMALY_MIN_TOKENS] },
+    quota: {
+      redisUrl: e[ENV.REDIS_URL],
+      redisTlsCaFile: e[ENV.REDIS_TLS_CA_FILE],
+      storeFailure: e[ENV.STORE_FAILURE],
+      defaultOutputTokens: e[ENV.DEFAULT_OUTPUT_TOKENS],
+    },
   };
   return deepFreeze(config);
 }

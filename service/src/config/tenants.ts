@@ -32,6 +32,14 @@ const TenantSchema = z.strictObject({
   /** Model ids the tenant may call; "*" allows every model the gateway serves. */
   models: z.array(z.string().min(1)).min(1),
   priority: z.enum(PRIORITIES).default("interactive"),
+  /** Shared limits across every gateway instance; absent (or a field absent) = no limit. */
+  limits: z
+    .strictObject({
+      requestsPerMinute: z.number().int().positive().optional(),
+      tokensPerMinute: z.number().int().positive().optional(),
+      requestsPerDay: z.number().int().positive().optional(),
+    })
+    .optional(),
   /** The gateway's prompt-injection scorer: what to do with a flagged prompt. Default: log it in the audit record. */
   injection: z
     .strictObject({
@@ -61,11 +69,19 @@ export interface Tenant {
   readonly models: ReadonlySet<string> | undefined;
   readonly priority: Priority;
   readonly injection: { readonly action: InjectionAction; readonly threshold: number | undefined };
+  /** Undefined when the tenant has no limit at all (then admission costs nothing). */
+  readonly limits: TenantLimits | undefined;
   /** Vertex `modelArmorConfig` for this tenant's requests; undefined = none. */
   readonly modelArmor: { readonly promptTemplateName: string; readonly responseTemplateName?: string } | undefined;
 }
 
 export type TenantsFile = z.input<typeof TenantsFileSchema>;
+
+export interface TenantLimits {
+  readonly requestsPerMinute?: number | undefined;
+  readonly tokensPerMinute?: number | undefined;
+  readonly requestsPerDay?: number | undefined;
+}
 
 export function sha256Hex(key: string): string {
   return createHash("sha256").update(key).digest("hex");
@@ -108,6 +124,7 @@ export function parseTenants(doc: unknown, servedModels: readonly string[], sour
       models: t.models.includes("*") ? undefined : new Set(t.models),
       priority: t.priority,
       injection: { action: t.injection?.action ?? "log", threshold: t.injection?.threshold },
+      limits: t.limits && Object.values(t.limits).some((v) => v !== undefined) ? { ...t.limits } : undefined,
       modelArmor: t.modelArmor && {
         promptTemplateName: t.modelArmor.promptTemplate,
         ...(t.modelArmor.responseTemplate ? { responseTemplateName: t.modelArmor.responseTemplate } : {}),

@@ -2,10 +2,11 @@
  * The request path, top to bottom. Every model call from every surface goes through `handle`, in this order:
  *
  *   authenticate → resolve target (model served and allowed) → read body → validate → guard (injection scan,
- *   Model Armor policy) → call upstream → relay → reconcile (tokens, cost) → record (audit + metrics)
+ *   Model Armor policy) → admit (shared limits, token reservation) → call upstream → relay → reconcile (tokens,
+ *   cost, settle the reservation) → record (audit + metrics)
  *
- * `record` is the one exit path, success or error. Later stages slot in where DESIGN.md puts them (cache, admit,
- * route). docs/lifecycle.md lists each stage with the statuses it can produce. Each stage is a small module; this
+ * `record` is the one exit path, success or error. Later stages slot in where DESIGN.md puts them (cache before
+ * admit; route around the upstream call). docs/lifecycle.md lists each stage with the statuses it can produce. Each stage is a small module; this
  * file only orders them, times them (one trace span each) and collects what the record needs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -22,12 +23,18 @@ import type { Logger } from "../telemetry/logger.js";
 import type { Keyring } from "./authenticate.js";
 import type { RouteTarget } from "./call.js";
 import { guard, injectionBlock } from "./guard.js";
+import type { AdmissionStage } from "./admit.js";
+import { estimateTokens } from "../accounting/estimate.js";
+import type { Reservation } from "../store/store.js";
 import { readBody } from "./read-body.js";
 import { relay, statusForHttp, type RelayResult } from "./relay.js";
 import { attributionLabels, requestBody, resolveTarget, validateBody } from "./validate.js";
 
 export interface PipelineDeps {
   keyring: Keyring;
+  admission: AdmissionStage;
+  /** Output tokens reserved for a request that sets no maxOutputTokens. */
+  defaultOutputTokens: number;
   servedModels: ReadonlySet<string>;
   provider: Provider;
   prices: PriceTable;
@@ -75,6 +82,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     let upstreamStarted: number | undefined;
     let upstreamStatus: number | undefined;
     let upstreamWaitMs = 0; // until the upstream's part of the response head was known (see relay's BeforeHead)
+    let reservation: Reservation | null = null;
     try {
       if (lifecycle.draining) {
         res.setHeader("connection", "close");
@@ -97,6 +105,14 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       if (blocked) throw blocked;
       if (verdict.injection?.flagged && verdict.injection.action === "flag") {
         res.setHeader("x-gateway-flagged", "prompt-injection");
+      }
+      if (tenant.limits && resolved.method !== "countTokens") {
+        r.admission = "limited";
+        const estimate = estimateTokens(body.doc, deps.defaultOutputTokens);
+        const admitted = await trace.stage("admit", () => deps.admission.admit(tenant, estimate));
+        r.admission = "admitted";
+        reservation = admitted.reservation;
+        for (const name in admitted.headers) res.setHeader(name, admitted.headers[name]!);
       }
       const forward = requestBody(body, {
         labels: attributionLabels(tenant, keyId),
@@ -180,6 +196,17 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         r.unpriced = r.cost === undefined;
       }
     }
+    if (reservation) {
+      // Actual tokens when the answer said; the estimate when a stream was cut before its usage; nothing when the
+      // call failed (upstream errors are not billed).
+      const t = r.tokens;
+      const used = t
+        ? t.input + t.cachedInput + t.output + t.thinking + t.toolUsePrompt
+        : result && result.status < 400
+          ? reservation.amount
+          : 0;
+      deps.admission.settle(reservation, used);
+    }
     trace.setAttributes({ "gateway.tenant": r.tenant ?? "none", "gen_ai.request.model": r.model ?? "" });
     trace.end(r.status, r.error?.status);
     deps.record(r);
@@ -210,6 +237,7 @@ function newRecord(
     unpriced: false,
     promptSha256: undefined,
     injection: undefined,
+    admission: undefined,
     modelArmorBlock: undefined,
     cache: "bypass",
     streamError: undefined,

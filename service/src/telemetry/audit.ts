@@ -68,6 +68,7 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
           action: r.injection.action,
         },
         modelArmorBlock: r.modelArmorBlock,
+        admission: r.admission,
         error: r.error,
         streamError: r.streamError,
         message: r.error ? "model call failed" : "model call",

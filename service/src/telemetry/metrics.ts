@@ -51,6 +51,7 @@ export interface GatewayMetrics {
   readonly usageAnomalies: Counter<"tenant">;
   readonly streamErrors: Counter<"model">;
   readonly inflight: Gauge;
+  readonly storeErrors: Counter<"store">;
 }
 
 // Seconds. Model calls run from ~50 ms to minutes; the overhead histogram resolves tens of microseconds.
@@ -178,6 +179,12 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
       name: "gateway_stream_errors_total",
       help: "Streams that broke after they had started (the client got an error event).",
       labelNames: ["model"],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: "gateway_store_errors_total",
+      help: "Quota-store operations that failed (Redis unreachable or too slow); limits then fail open or closed.",
+      labelNames: ["store"],
       registers,
     }),
     inflight: new Gauge({

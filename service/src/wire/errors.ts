@@ -94,6 +94,24 @@ export const errors = {
     new GatewayError(404, "NOT_FOUND", `Method "${truncate(method, 64)}" is not supported by this gateway.`),
   methodNotAllowed: (verb: string) =>
     new GatewayError(405, "INVALID_ARGUMENT", `HTTP method ${verb} is not allowed here.`),
+  // 429
+  rateLimited: (message: string, retryAfterMs: number | null, headers: Readonly<Record<string, string>> = {}) => {
+    const seconds = retryAfterMs === null ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return new GatewayError(
+      429,
+      "RESOURCE_EXHAUSTED",
+      message,
+      seconds === undefined
+        ? undefined
+        : [
+            {
+              "@type": "type.googleapis.com/google.rpc.RetryInfo",
+              retryDelay: `${(retryAfterMs! / 1000).toFixed(3)}s`,
+            },
+          ],
+      seconds === undefined ? headers : { ...headers, "retry-after": String(seconds) },
+    );
+  },
   // 499 / 5xx
   clientClosed: () => new GatewayError(499, "CANCELLED", "The client closed the request."),
   draining: () =>

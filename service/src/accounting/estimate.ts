@@ -1,0 +1,48 @@
+/**
+ * A token estimate made before the call, for reserving against tokens-per-minute limits. It only has to be in the
+ * right range: the reservation is reconciled to the actual `usageMetadata` after the call. Rules:
+ *
+ * - text (in contents, systemInstruction, and the JSON of tools and function calls/responses): 1 token per 4 UTF-16
+ *   characters, rounded up — Google's own rule of thumb for Gemini;
+ * - every other part (inline or file data: images, audio, video, documents): 258 tokens, Gemini's count for one
+ *   image up to 384 px; longer media are under-estimated and reconciled after the call;
+ * - output: `maxOutputTokens` (or the configured default) × `candidateCount`, plus `thinkingConfig.thinkingBudget`
+ *   when it is positive.
+ *
+ * Hand-written: the exact count needs a countTokens round trip, which would double the calls.
+ */
+const CHARS_PER_TOKEN = 4;
+const MEDIA_PART_TOKENS = 258;
+
+export function estimateTokens(doc: Readonly<Record<string, unknown>>, defaultOutputTokens: number): number {
+  let chars = 0;
+  let media = 0;
+  const content = (c: unknown) => {
+    const parts = (c as { parts?: unknown } | null)?.parts;
+    if (!Array.isArray(parts)) return;
+    for (const part of parts) {
+      if (!part || typeof part !== "object") continue;
+      const p = part as Record<string, unknown>;
+      if (typeof p.text === "string") chars += p.text.length;
+      else if (p.functionCall || p.functionResponse) chars += JSON.stringify(p).length;
+      else media++;
+    }
+  };
+  if (Array.isArray(doc.contents)) for (const c of doc.contents) content(c);
+  if (doc.systemInstruction) content(doc.systemInstruction);
+  if (Array.isArray(doc.tools)) chars += JSON.stringify(doc.tools).length;
+
+  const config = (doc.generationConfig ?? {}) as {
+    maxOutputTokens?: unknown;
+    candidateCount?: unknown;
+    thinkingConfig?: { thinkingBudget?: unknown };
+  };
+  const maxOutput = positive(config.maxOutputTokens) ?? defaultOutputTokens;
+  const candidates = positive(config.candidateCount) ?? 1;
+  const thinking = positive(config.thinkingConfig?.thinkingBudget) ?? 0;
+  return Math.ceil(chars / CHARS_PER_TOKEN) + media * MEDIA_PART_TOKENS + maxOutput * candidates + thinking;
+}
+
+function positive(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : undefined;
+}

@@ -1,0 +1,174 @@
+/**
+ * Shared limits on the request path: requests per minute (with a one-second burst), tokens per minute with a
+ * reservation reconciled after the call, 429 RESOURCE_EXHAUSTED with Retry-After and RetryInfo, rate-limit headers,
+ * the same limits shared by two gateways over one real Redis, and fail-open while that Redis is down.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../service/src/config/env.js";
+import { newKey, parseTenants, sha256Hex } from "../../service/src/config/tenants.js";
+import { startEmulator, type RunningEmulator } from "../../service/src/emulator/server.js";
+import { startGateway, type RunningGateway } from "../../service/src/gateway.js";
+import { createLogger } from "../../service/src/telemetry/logger.js";
+import { staticToken } from "../../service/src/upstream/credentials.js";
+import { delta, parsePrometheus } from "../support/prometheus.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { postJson, startStack, type Stack } from "../support/stack.js";
+
+const MODEL = "gemini-2.5-flash";
+const path = `/v1beta/models/${MODEL}:generateContent`;
+const body = (maxOutputTokens?: number) => ({
+  contents: [{ role: "user", parts: [{ text: "Say hello." }] }],
+  ...(maxOutputTokens ? { generationConfig: { maxOutputTokens } } : {}),
+});
+type Envelope = { error: { code: number; status: string; message: string; details?: { "@type": string }[] } };
+
+describe("limits in one gateway (in-memory store)", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { GATEWAY_METRICS_PORT: "0" },
+      tenants: [
+        { id: "rpm", models: ["*"], limits: { requestsPerMinute: 120 } },
+        { id: "tpm", models: ["*"], limits: { tokensPerMinute: 2000 } },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it("requests per minute: a one-second burst passes, the rest get 429 with Retry-After and RetryInfo", async () => {
+    stack.emulator.reset();
+    const metrics = async () => parsePrometheus(await (await fetch(stack.gateway.metricsUrl!)).text());
+    const before = await metrics();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postJson(stack.gateway.url + path, body(), { "x-goog-api-key": stack.keys.rpm! }),
+      ),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(2); // 120 per minute = 2 per second, burst 2
+    expect(limited).toHaveLength(3);
+    expect(stack.emulator.stats().requests.total).toBe(2);
+    for (const r of limited) {
+      const e = (r.json as Envelope).error;
+      expect(e).toMatchObject({ code: 429, status: "RESOURCE_EXHAUSTED" });
+      expect(e.message).toContain("120 requests per minute");
+      expect(e.details?.[0]?.["@type"]).toBe("type.googleapis.com/google.rpc.RetryInfo");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(r.headers.get("x-ratelimit-limit-requests")).toBe("120");
+      expect(r.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    }
+    expect(ok[0]!.headers.get("x-ratelimit-limit-requests")).toBe("120");
+    const after = await metrics();
+    expect(delta(before, after, "gateway_rate_limit_rejections_total", { scope: "tenant" })).toBe(3);
+
+    await new Promise((r) => setTimeout(r, 1100)); // the window refills at 2 per second
+    expect((await postJson(stack.gateway.url + path, body(), { "x-goog-api-key": stack.keys.rpm! })).status).toBe(200);
+  });
+
+  it("tokens per minute: the estimate is held during the call and reconciled to the actual usage after it", async () => {
+    const key = { "x-goog-api-key": stack.keys.tpm! };
+    // An estimate above the whole limit can never fit: no Retry-After, and a message that says what to change.
+    const never = await postJson(stack.gateway.url + path, body(5000), key);
+    expect(never.status).toBe(429);
+    expect(never.headers.get("retry-after")).toBeNull();
+    expect((never.json as Envelope).error.message).toMatch(/lower maxOutputTokens/);
+
+    // Two concurrent calls reserving ~1,200 each against 2,000: one waits for the other's reservation.
+    const [a, b] = await Promise.all([
+      postJson(stack.gateway.url + path, body(1200), key),
+      postJson(stack.gateway.url + path, body(1200), key),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 429]);
+    // After the call, its hold shrinks to the tokens actually used (far fewer than 1,200), so another call fits now.
+    await new Promise((r) => setTimeout(r, 50));
+    const c = await postJson(stack.gateway.url + path, body(1200), key);
+    expect(c.status).toBe(200);
+    expect(Number(c.headers.get("x-ratelimit-remaining-tokens"))).toBeLessThan(2000 - 1200);
+  });
+
+  it("tenants without limits are not limited, and countTokens is never charged", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postJson(stack.gateway.url + path, body(), { "x-goog-api-key": stack.keys.acme }),
+      ),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results[0]!.headers.get("x-ratelimit-limit-requests")).toBeNull();
+    const counts = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postJson(`${stack.gateway.url}/v1beta/models/${MODEL}:countTokens`, body(), {
+          "x-goog-api-key": stack.keys.rpm!,
+        }),
+      ),
+    );
+    expect(counts.every((r) => r.status === 200)).toBe(true);
+  });
+});
+
+describe("limits shared by two gateways over one Redis", () => {
+  let redis: RedisServer;
+  let emulator: RunningEmulator;
+  let gateways: RunningGateway[];
+  const key = newKey();
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    emulator = await startEmulator({ port: 0, host: "127.0.0.1" });
+    const config = loadConfig({
+      PORT: "0",
+      GATEWAY_HOST: "127.0.0.1",
+      GATEWAY_UPSTREAM: "emulator",
+      GATEWAY_VERTEX_BASE_URL: emulator.url,
+      GATEWAY_METRICS_PORT: "0",
+      REDIS_URL: redis.socketPath,
+      LOG_LEVEL: "silent",
+    });
+    const tenants = parseTenants(
+      { tenants: [{ id: "shared", keySha256: sha256Hex(key), models: ["*"], limits: { requestsPerMinute: 180 } }] },
+      config.models,
+    );
+    const start = () =>
+      startGateway({
+        config,
+        tenants,
+        tokens: staticToken("emulator"),
+        logger: createLogger("silent", { write: () => undefined }),
+      });
+    gateways = [await start(), await start()];
+  });
+  afterAll(async () => {
+    await Promise.all((gateways ?? []).map((g) => g.shutdown()));
+    await emulator?.close();
+    await redis?.close();
+  });
+
+  const burst = () =>
+    Promise.all(
+      gateways.flatMap((g) =>
+        Array.from({ length: 4 }, () => postJson(g.url + path, body(), { "x-goog-api-key": key })),
+      ),
+    );
+
+  it("admits exactly one burst across both instances", async () => {
+    emulator.reset();
+    const results = await burst();
+    expect(results.filter((r) => r.status === 200)).toHaveLength(3); // 180 per minute = 3 per second, burst 3
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+    expect(emulator.stats().requests.total).toBe(3);
+  });
+
+  it("fails open while Redis is down (no 5xx, counted), and shares limits again once it is back", async () => {
+    await redis.stop();
+    const during = await burst();
+    expect(during.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const text = await (await fetch(gateways[0]!.metricsUrl!)).text();
+    expect(parsePrometheus(text).get('gateway_store_errors_total{store="redis"}')).toBeGreaterThan(0);
+
+    await redis.restart();
+    await new Promise((r) => setTimeout(r, 1200)); // reconnect backoff, and any earlier window refilled
+    const after = await burst();
+    expect(after.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(after.some((r) => r.status >= 500)).toBe(false);
+  });
+});
