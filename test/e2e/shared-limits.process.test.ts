@@ -1,0 +1,89 @@
+/**
+ * Limits that hold across instances: three real gateway processes share one real redis-server; one tenant is limited
+ * to R requests per second (requestsPerMinute = 60 R) and offered about 3 R for 10 s by concurrent clients spread
+ * over the three. Accepted must stay within R × duration plus one window of slack (the one-second burst) and reach at
+ * least 95% of R × duration; the emulator, given the same per-minute quota, answers no 429.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Pool } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newKey, sha256Hex } from "../../service/src/config/tenants.js";
+import { startEmulator, type RunningEmulator } from "../../service/src/emulator/server.js";
+import { spawnGateway, type GatewayProcess } from "../support/process.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+
+const R = 20; // requests per second
+const DURATION_S = 10;
+const key = newKey();
+let redis: RedisServer;
+let emulator: RunningEmulator;
+let gateways: GatewayProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  emulator = await startEmulator({ port: 0, settings: { quota: { requestsPerMinute: 60 * R } } });
+  const dir = mkdtempSync(join(tmpdir(), "ggw-"));
+  const tenants = join(dir, "tenants.json");
+  writeFileSync(
+    tenants,
+    JSON.stringify({
+      tenants: [{ id: "acme", keySha256: sha256Hex(key), models: ["*"], limits: { requestsPerMinute: 60 * R } }],
+    }),
+  );
+  const env = {
+    GATEWAY_UPSTREAM: "emulator",
+    GATEWAY_VERTEX_BASE_URL: emulator.url,
+    GATEWAY_TENANTS_FILE: tenants,
+    REDIS_URL: redis.socketPath,
+    LOG_LEVEL: "info", // spawnGateway waits for the "listening" line
+  };
+  gateways = await Promise.all([spawnGateway(env), spawnGateway(env), spawnGateway(env)]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const g of gateways) g.child.kill("SIGKILL");
+  await emulator?.close();
+  await redis?.close();
+});
+
+describe("a requests-per-second limit shared by three gateway processes", () => {
+  it("admits R × duration (+ one burst) of 3 R offered, and the upstream sees no 429", async () => {
+    const pools = gateways.map((g) => new Pool(g.url, { connections: 8 }));
+    const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+    const statuses: Record<number, number> = {};
+    const offered = 3 * R;
+    const total = offered * DURATION_S;
+    const started = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      // Open loop, evenly spaced, round-robin over the three gateways.
+      const due = started + (i * 1000) / offered;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(
+        pools[i % pools.length]!.request({
+          path: "/v1beta/models/gemini-2.5-flash:generateContent",
+          method: "POST",
+          headers: { "content-type": "application/json", "x-goog-api-key": key },
+          body,
+        }).then(async (res) => {
+          await res.body.text();
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    const elapsedS = (performance.now() - started) / 1000;
+    await Promise.all(pools.map((p) => p.close()));
+
+    const accepted = statuses[200] ?? 0;
+    const expected = R * elapsedS;
+    expect(Object.keys(statuses).sort()).toEqual(["200", "429"]); // nothing else: no 5xx
+    expect(accepted).toBeLessThanOrEqual(Math.ceil(expected) + R); // + one window: the one-second burst
+    expect(accepted).toBeGreaterThanOrEqual(0.95 * R * DURATION_S);
+    expect(emulator.stats().requests.byStatus["429"] ?? 0).toBe(0);
+    expect(emulator.stats().requests.total).toBe(accepted);
+  }, 60_000);
+});
