@@ -170,13 +170,18 @@ export interface GatewayProcessOptions {
   logLevel: string;
   upstreamConnections: number | undefined;
   cpuProfDir: string | undefined;
+  /** The bench tenant's `limits` (default: none). */
+  limits?: Record<string, number> | undefined;
+  /** More environment for the gateway (e.g. REDIS_URL). */
+  env?: Record<string, string> | undefined;
 }
 
 export async function startGatewayProcess(runtime: Runtime, o: GatewayProcessOptions): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
   const tenantsFile = join(dir, "tenants.json");
   const keySha256 = createHash("sha256").update(o.key).digest("hex");
-  writeFileSync(tenantsFile, JSON.stringify({ tenants: [{ id: "bench", keySha256, models: ["*"] }] }));
+  const tenant = { id: "bench", keySha256, models: ["*"], ...(o.limits ? { limits: o.limits } : {}) };
+  writeFileSync(tenantsFile, JSON.stringify({ tenants: [tenant] }));
   const port = await freePort();
   const env: Record<string, string | undefined> = {
     PORT: String(port),
@@ -188,6 +193,7 @@ export async function startGatewayProcess(runtime: Runtime, o: GatewayProcessOpt
     LOG_LEVEL: o.logLevel,
     // undefined: the gateway's own default, even if this shell sets the variable
     GATEWAY_UPSTREAM_CONNECTIONS: o.upstreamConnections === undefined ? undefined : String(o.upstreamConnections),
+    ...o.env,
   };
   const prof: string[] = [];
   if (o.cpuProfDir) {

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:admission`: what shared limits cost on the hot path. The same fixed-rate load (500 req/s, open
+ * loop, 10 s after a warm-up) goes through the gateway three times, to a tenant:
+ *
+ *   1. without limits (admission skipped),
+ *   2. with limits in the in-memory store (one instance),
+ *   3. with limits in Redis (a private redis-server on a unix socket, as on Cloud Run with Memorystore it is TCP).
+ *
+ * Limits are set high enough that every call is admitted, so the numbers are the cost of deciding, not of refusing.
+ * Prints p50/p99 latency, what each adds over the run without limits, and gateway CPU per call; writes
+ * bench/results/admission-<timestamp>.json. Reported, not asserted.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startRedisServer } from "../test/support/redis-server.js";
+import { fixedRate } from "./load.js";
+import { describeMachine, machineLine } from "./machine.js";
+import { Meter } from "./proc.js";
+import { killAllNow, newBenchKey, startEmulatorProcess, startGatewayProcess, type Child } from "./processes.js";
+import { prepareRuntime, ROOT } from "./runtime.js";
+import { MODEL_PATH, PROMPT } from "./scenarios.js";
+
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const DURATION_S = Number(process.env.BENCH_RATE_DURATION ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 2);
+const LIMITS = { requestsPerMinute: 6_000_000, tokensPerMinute: 1_000_000_000, requestsPerDay: 100_000_000 };
+
+process.once("exit", killAllNow);
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  console.log(`Admission cost — ${machineLine(machine)}; ${RATE} req/s for ${DURATION_S} s per variant\n`);
+  const runtime = prepareRuntime("auto");
+  const key = newBenchKey();
+  const redis = await startRedisServer();
+  const emulator: Child = await startEmulatorProcess(runtime);
+  const variants: { name: string; limits?: Record<string, number>; env?: Record<string, string> }[] = [
+    { name: "no limits (admission skipped)" },
+    { name: "limits, in-memory store", limits: LIMITS },
+    { name: "limits, Redis (unix socket)", limits: LIMITS, env: { REDIS_URL: redis.socketPath } },
+  ];
+  const rows = [];
+  try {
+    for (const v of variants) {
+      const gateway = await startGatewayProcess(runtime, {
+        emulatorUrl: emulator.url,
+        key,
+        logLevel: "info",
+        upstreamConnections: undefined,
+        cpuProfDir: undefined,
+        limits: v.limits,
+        env: v.env,
+      });
+      const target = {
+        name: v.name,
+        origin: gateway.url,
+        path: `${MODEL_PATH}:generateContent`,
+        headers: { "content-type": "application/json", "x-goog-api-key": key },
+        body: PROMPT,
+      };
+      const settings = { rate: RATE, durationS: DURATION_S, connections: 64 };
+      await fixedRate(target, { ...settings, durationS: WARMUP_S });
+      const meter = new Meter(gateway.pid);
+      const load = await fixedRate(target, settings);
+      const m = meter.stop();
+      await gateway.stop();
+      rows.push({
+        name: v.name,
+        requests: load.requests,
+        non2xx: load.non2xx,
+        errors: load.errors,
+        p50: load.latencyMs.p50,
+        p99: load.latencyMs.p99,
+        overheadP50: load.serverOverheadMs?.p50,
+        cpuUsPerCall: (m.cpuMs * 1000) / load.requests,
+      });
+      console.log(`  ${v.name}: done`);
+    }
+  } finally {
+    await emulator.stop();
+    await redis.close();
+  }
+  const base = rows[0]!;
+  const f = (n: number | undefined, d = 3) => (n === undefined ? "—" : n.toFixed(d));
+  console.log(
+    `\n${"variant".padEnd(32)}  p50 ms  p99 ms  +p50 ms  +p99 ms  overhead p50 ms  CPU µs/call  non-2xx  errors`,
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(32)}  ${f(r.p50).padStart(6)}  ${f(r.p99).padStart(6)}  ${f(r.p50 - base.p50).padStart(7)}  ` +
+        `${f(r.p99 - base.p99).padStart(7)}  ${f(r.overheadP50).padStart(15)}  ${f(r.cpuUsPerCall, 0).padStart(11)}  ` +
+        `${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}`,
+    );
+  }
+  const dir = join(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `admission-${new Date().toISOString().replace(/:/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ machine, rate: RATE, durationS: DURATION_S, rows }, null, 2));
+  console.log(`\nResults: ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    killAllNow();
+    process.exit(1);
+  },
+);
