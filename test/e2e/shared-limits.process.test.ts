@@ -48,36 +48,48 @@ afterAll(async () => {
   await redis?.close();
 });
 
-describe("a requests-per-second limit shared by three gateway processes", () => {
-  it("admits R × duration (+ one burst) of 3 R offered, and the upstream sees no 429", async () => {
-    const pools = gateways.map((g) => new Pool(g.url, { connections: 8 }));
-    const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
-    const statuses: Record<number, number> = {};
-    const offered = 3 * R;
-    const total = offered * DURATION_S;
-    const started = performance.now();
-    const inflight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      // Open loop, evenly spaced, round-robin over the three gateways.
-      const due = started + (i * 1000) / offered;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      inflight.push(
-        pools[i % pools.length]!.request({
-          path: "/v1beta/models/gemini-2.5-flash:generateContent",
-          method: "POST",
-          headers: { "content-type": "application/json", "x-goog-api-key": key },
-          body,
-        }).then(async (res) => {
+/** Open-loop load, evenly spaced, round-robin over the three gateways; `during(i)` runs as request i is sent. */
+async function offer(
+  rate: number,
+  seconds: number,
+  during?: (i: number) => void,
+): Promise<{ statuses: Record<number, number>; elapsedS: number }> {
+  const pools = gateways.map((g) => new Pool(g.url, { connections: 8 }));
+  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+  const statuses: Record<number, number> = {};
+  const total = rate * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    during?.(i);
+    inflight.push(
+      pools[i % pools.length]!.request({
+        path: "/v1beta/models/gemini-2.5-flash:generateContent",
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": key },
+        body,
+      }).then(
+        async (res) => {
           await res.body.text();
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-        }),
-      );
-    }
-    await Promise.all(inflight);
-    const elapsedS = (performance.now() - started) / 1000;
-    await Promise.all(pools.map((p) => p.close()));
+        },
+        () => {
+          statuses[0] = (statuses[0] ?? 0) + 1; // no answer at all
+        },
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsedS = (performance.now() - started) / 1000;
+  await Promise.all(pools.map((p) => p.close()));
+  return { statuses, elapsedS };
+}
 
+describe("a requests-per-second limit shared by three gateway processes", () => {
+  it("admits R × duration (+ one burst) of 3 R offered, and the upstream sees no 429", async () => {
+    const { statuses, elapsedS } = await offer(3 * R, DURATION_S);
     const accepted = statuses[200] ?? 0;
     const expected = R * elapsedS;
     expect(Object.keys(statuses).sort()).toEqual(["200", "429"]); // nothing else: no 5xx
@@ -85,5 +97,24 @@ describe("a requests-per-second limit shared by three gateway processes", () => 
     expect(accepted).toBeGreaterThanOrEqual(0.95 * R * DURATION_S);
     expect(emulator.stats().requests.byStatus["429"] ?? 0).toBe(0);
     expect(emulator.stats().requests.total).toBe(accepted);
+  }, 60_000);
+
+  it("keeps serving with zero 5xx when Redis is killed under load, and shares limits again once it is back", async () => {
+    let killed: Promise<void> | undefined;
+    const outage = await offer(3 * R, 4, (i) => {
+      if (i === 3 * R) killed = redis.stop(); // one second in
+    });
+    await killed;
+    expect(Object.keys(outage.statuses).filter((s) => Number(s) >= 500 || s === "0")).toEqual([]);
+    // Fail-open: during the outage the limit is not shared, so more than R per second got through.
+    expect(outage.statuses[200] ?? 0).toBeGreaterThan(R * 4 + R);
+
+    await redis.restart();
+    await new Promise((r) => setTimeout(r, 2500)); // reconnect backoff (capped at 2 s)
+    const after = await offer(3 * R, 3);
+    const accepted = after.statuses[200] ?? 0;
+    expect(Object.keys(after.statuses).sort()).toEqual(["200", "429"]);
+    expect(accepted).toBeLessThanOrEqual(Math.ceil(R * after.elapsedS) + R);
+    expect(accepted).toBeGreaterThanOrEqual(0.9 * R * 3);
   }, 60_000);
 });
