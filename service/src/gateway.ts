@@ -22,6 +22,7 @@ import { createTracing } from "./telemetry/tracing.js";
 import { createUsageWatch } from "./telemetry/usage-watch.js";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createAdmission } from "./pipeline/admit.js";
+import { createUsageLedger } from "./accounting/usage.js";
 import { createStore, type Store } from "./store/index.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
@@ -93,18 +94,20 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     store,
     storeFailure: config.quota.storeFailure,
     reservationTtlMs: config.upstream.timeoutMs + 60_000,
-    onStoreError: (err) => {
-      metrics.storeErrors.inc({ store: store.kind });
-      storeDownSince ??= Date.now();
-      if (Date.now() - lastStoreLog > 10_000) {
-        lastStoreLog = Date.now();
-        logger.error(
-          { err: err.message, failure: config.quota.storeFailure },
-          `quota store unavailable: limits fail ${config.quota.storeFailure}`,
-        );
-      }
-    },
+    onStoreError: (err) => storeError(err),
   });
+  /** Every failed store operation: counted; logged at most every 10 s; readiness notes it in fail-closed mode. */
+  function storeError(err: Error): void {
+    metrics.storeErrors.inc({ store: store.kind });
+    storeDownSince ??= Date.now();
+    if (Date.now() - lastStoreLog > 10_000) {
+      lastStoreLog = Date.now();
+      logger.error(
+        { err: err.message, failure: config.quota.storeFailure },
+        `quota store unavailable: limits fail ${config.quota.storeFailure}, usage counts are lost until it is back`,
+      );
+    }
+  }
   // The store answered again: note it once, so the outage has an end in the logs.
   const storeProbe = setInterval(() => {
     if (storeDownSince === undefined) return;
@@ -115,9 +118,15 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     });
   }, 1000);
   storeProbe.unref();
+  const usage = createUsageLedger(
+    store,
+    { tenants: parts.tenants.map((t) => t.id), models: config.models },
+    storeError,
+  );
   const handle = createPipeline({
     keyring: createKeyring(parts.tenants),
     admission,
+    usage,
     defaultOutputTokens: config.quota.defaultOutputTokens,
     servedModels: new Set(config.models),
     provider,
@@ -142,6 +151,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     handleModelCall: handle,
     readiness,
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
+    usage,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
   // Cloud Run's front end keeps connections open for long; the server must not close them first.

@@ -15,6 +15,7 @@ import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { postJson, startStack, type Stack } from "../support/stack.js";
 
 const MODEL = "gemini-2.5-flash";
+const ADMIN_KEY = newKey();
 const path = `/v1beta/models/${MODEL}:generateContent`;
 const body = (maxOutputTokens?: number) => ({
   contents: [{ role: "user", parts: [{ text: "Say hello." }] }],
@@ -122,6 +123,7 @@ describe("limits shared by two gateways over one Redis", () => {
       GATEWAY_VERTEX_BASE_URL: emulator.url,
       GATEWAY_METRICS_PORT: "0",
       REDIS_URL: redis.socketPath,
+      GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY),
       LOG_LEVEL: "silent",
     });
     const tenants = parseTenants(
@@ -143,6 +145,15 @@ describe("limits shared by two gateways over one Redis", () => {
     await redis?.close();
   });
 
+  const usageOf = async (g: RunningGateway) => {
+    const res = await fetch(`${g.url}/admin/usage?period=day`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const summary = (await res.json()) as {
+      tenants: Record<string, { total: { requests: number; tokens: { input: number; output: number }; usd: number } }>;
+    };
+    return summary.tenants.shared!.total;
+  };
+
   const burst = () =>
     Promise.all(
       gateways.flatMap((g) =>
@@ -156,6 +167,23 @@ describe("limits shared by two gateways over one Redis", () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(3); // 180 per minute = 3 per second, burst 3
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
     expect(emulator.stats().requests.total).toBe(3);
+  });
+
+  it("counts usage and spend for the whole fleet: GET /admin/usage equals what the upstream reported", async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // the burst refills
+    emulator.reset();
+    const before = await usageOf(gateways[1]!);
+    const results = await burst();
+    expect(results.filter((r) => r.status === 200)).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 100)); // counters are added after the answers went out
+    const after = await usageOf(gateways[1]!);
+    const stats = emulator.stats();
+    expect(after.requests - before.requests).toBe(stats.requests.total);
+    expect(after.tokens.input - before.tokens.input).toBe(stats.tokens.input);
+    expect(after.tokens.output - before.tokens.output).toBe(stats.tokens.output);
+    expect(after.usd).toBeGreaterThan(before.usd);
+    const denied = await fetch(`${gateways[0]!.url}/admin/usage`, { headers: { authorization: `Bearer ${key}` } });
+    expect(denied.status).toBe(401);
   });
 
   it("fails open while Redis is down (no 5xx, counted), and shares limits again once it is back", async () => {

@@ -26,6 +26,7 @@ import { guard, injectionBlock } from "./guard.js";
 import type { AdmissionStage } from "./admit.js";
 import { estimateTokens } from "../accounting/estimate.js";
 import type { Reservation } from "../store/store.js";
+import type { UsageLedger } from "../accounting/usage.js";
 import { readBody } from "./read-body.js";
 import { relay, statusForHttp, type RelayResult } from "./relay.js";
 import { attributionLabels, requestBody, resolveTarget, validateBody } from "./validate.js";
@@ -35,6 +36,7 @@ export interface PipelineDeps {
   admission: AdmissionStage;
   /** Output tokens reserved for a request that sets no maxOutputTokens. */
   defaultOutputTokens: number;
+  usage: UsageLedger;
   servedModels: ReadonlySet<string>;
   provider: Provider;
   prices: PriceTable;
@@ -195,6 +197,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         r.cost = costOf(deps.prices, r.model, result.usage);
         r.unpriced = r.cost === undefined;
       }
+      if (r.tokens && r.tenant && r.model) deps.usage.add(r.tenant, r.model, r.tokens, r.cost);
     }
     if (reservation) {
       // Actual tokens when the answer said; the estimate when a stream was cut before its usage; nothing when the

@@ -50,6 +50,8 @@ export function connectionOptions(o: RedisStoreOptions): RedisOptions {
     ...(o.tlsCaFile ? { tls: { ca: readFileSync(o.tlsCaFile, "utf8") } } : {}),
     ...(o.password ? { password: o.password } : {}),
     enableOfflineQueue: false,
+    // Commands issued in the same tick (a call's usage counters, concurrent admissions) share one round trip.
+    enableAutoPipelining: true,
     commandTimeout,
     // A connection that stops answering (partition, frozen server) is dropped and re-dialled, not waited on forever.
     socketTimeout: Math.max(1000, 4 * commandTimeout),

@@ -6,6 +6,7 @@
  *   POST /{v1|v1beta1}/publishers/google/models/{m}:{method}                         Vertex AI, no project prefix
  *   GET  /healthz, GET /readyz                                                       Cloud Run probes
  *   GET  /metrics                                                                    Prometheus, admin key only
+ *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
  * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
@@ -21,6 +22,8 @@ import type { RouteTarget, Surface } from "../pipeline/call.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
 import type { Registry } from "prom-client";
+import type { UsageLedger } from "../accounting/usage.js";
+import { StoreUnavailableError } from "../store/store.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -43,9 +46,11 @@ export interface AppOptions {
   readiness: readonly ReadinessCheck[];
   /** `GET /metrics` on this port, for the admin key only (telemetry/metrics-endpoint.ts). */
   metrics: { registry: Registry; adminKeySha256: string | undefined };
+  /** `GET /admin/usage?period=day|month`: tokens and spend per tenant and model, for the admin key only. */
+  usage: UsageLedger;
 }
 
-export function createApp({ handleModelCall, readiness, metrics }: AppOptions): RequestListener {
+export function createApp({ handleModelCall, readiness, metrics, usage }: AppOptions): RequestListener {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -72,6 +77,22 @@ export function createApp({ handleModelCall, readiness, metrics }: AppOptions): 
     }
     if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
     await writeMetrics(metrics.registry, res);
+  });
+
+  app.get("/admin/usage", async (req, res) => {
+    if (!metrics.adminKeySha256) {
+      return writeError(res, errors.notFound("GET /admin/usage (set GATEWAY_ADMIN_KEY_SHA256 to enable it)"));
+    }
+    if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
+    const period = req.query.period ?? "day";
+    if (period !== "day" && period !== "month") {
+      return writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+    }
+    try {
+      writeJson(res, 200, await usage.summary(period));
+    } catch (err) {
+      writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+    }
   });
 
   // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match

@@ -120,6 +120,10 @@ export const errors = {
     }),
   upstreamUnreachable: (why: string) =>
     new GatewayError(503, "UNAVAILABLE", `The upstream model service is unreachable: ${why}`),
+  storeUnavailable: () =>
+    new GatewayError(503, "UNAVAILABLE", "The gateway's shared store is unreachable; retry shortly.", undefined, {
+      "retry-after": "1",
+    }),
   upstreamTimeout: () =>
     new GatewayError(504, "DEADLINE_EXCEEDED", "The upstream model service did not answer in time."),
   upstreamBroken: (why: string) => new GatewayError(502, "UNAVAILABLE", `The upstream response was malformed: ${why}`),
