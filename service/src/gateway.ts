@@ -94,6 +94,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     store,
     storeFailure: config.quota.storeFailure,
     reservationTtlMs: config.upstream.timeoutMs + 60_000,
+    models: config.models,
     onStoreError: (err) => storeError(err),
   });
   /** Every failed store operation: counted; logged at most every 10 s; readiness notes it in fail-closed mode. */

@@ -27,10 +27,11 @@ describe("limits in one gateway (in-memory store)", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      env: { GATEWAY_METRICS_PORT: "0" },
+      env: { GATEWAY_METRICS_PORT: "0", GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY) },
       tenants: [
         { id: "rpm", models: ["*"], limits: { requestsPerMinute: 120 } },
         { id: "tpm", models: ["*"], limits: { tokensPerMinute: 2000 } },
+        { id: "spender", models: ["*"], limits: { usdPerDay: 0.0005 } },
       ],
     });
   });
@@ -86,6 +87,31 @@ describe("limits in one gateway (in-memory store)", () => {
     const c = await postJson(stack.gateway.url + path, body(1200), key);
     expect(c.status).toBe(200);
     expect(Number(c.headers.get("x-ratelimit-remaining-tokens"))).toBeLessThan(2000 - 1200);
+  });
+
+  it("spend per day: calls stop before the day's spend would cross the limit, with a clear 429", async () => {
+    const key = { "x-goog-api-key": stack.keys.spender! };
+    const metrics = async () => parsePrometheus(await (await fetch(stack.gateway.metricsUrl!)).text());
+    const before = await metrics();
+    let refused: Awaited<ReturnType<typeof postJson>> | undefined;
+    let admitted = 0;
+    for (let i = 0; i < 30 && !refused; i++) {
+      const res = await postJson(stack.gateway.url + path, body(100), key);
+      if (res.status === 200) admitted++;
+      else refused = res;
+      await new Promise((r) => setTimeout(r, 10)); // usage counters are added after each answer
+    }
+    expect(admitted).toBeGreaterThan(0);
+    expect(refused?.status).toBe(429);
+    expect((refused!.json as Envelope).error.message).toMatch(/Spend limit reached: tenant "spender" .* per day/);
+    expect(Number(refused!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(delta(before, await metrics(), "gateway_budget_rejections_total", { scope: "tenant" })).toBe(1);
+    const usage = await fetch(`${stack.gateway.url}/admin/usage?period=day`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    const spent = ((await usage.json()) as { tenants: Record<string, { total: { usd: number } }> }).tenants.spender!;
+    expect(spent.total.usd).toBeGreaterThan(0);
+    expect(spent.total.usd).toBeLessThanOrEqual(0.0005); // the cap held: each call fit, estimate included
   });
 
   it("tenants without limits are not limited, and countTokens is never charged", async () => {

@@ -14,7 +14,14 @@
 const CHARS_PER_TOKEN = 4;
 const MEDIA_PART_TOKENS = 258;
 
-export function estimateTokens(doc: Readonly<Record<string, unknown>>, defaultOutputTokens: number): number {
+export interface TokenEstimate {
+  prompt: number;
+  /** Output, thinking budget included. */
+  output: number;
+  total: number;
+}
+
+export function estimateTokens(doc: Readonly<Record<string, unknown>>, defaultOutputTokens: number): TokenEstimate {
   let chars = 0;
   let media = 0;
   const content = (c: unknown) => {
@@ -40,7 +47,9 @@ export function estimateTokens(doc: Readonly<Record<string, unknown>>, defaultOu
   const maxOutput = positive(config.maxOutputTokens) ?? defaultOutputTokens;
   const candidates = positive(config.candidateCount) ?? 1;
   const thinking = positive(config.thinkingConfig?.thinkingBudget) ?? 0;
-  return Math.ceil(chars / CHARS_PER_TOKEN) + media * MEDIA_PART_TOKENS + maxOutput * candidates + thinking;
+  const prompt = Math.ceil(chars / CHARS_PER_TOKEN) + media * MEDIA_PART_TOKENS;
+  const output = maxOutput * candidates + thinking;
+  return { prompt, output, total: prompt + output };
 }
 
 function positive(v: unknown): number | undefined {

@@ -38,6 +38,9 @@ const TenantSchema = z.strictObject({
       requestsPerMinute: z.number().int().positive().optional(),
       tokensPerMinute: z.number().int().positive().optional(),
       requestsPerDay: z.number().int().positive().optional(),
+      /** US dollars at the price table; checked before each call against the UTC day's / month's spend so far. */
+      usdPerDay: z.number().positive().optional(),
+      usdPerMonth: z.number().positive().optional(),
     })
     .optional(),
   /** The gateway's prompt-injection scorer: what to do with a flagged prompt. Default: log it in the audit record. */
@@ -81,6 +84,8 @@ export interface TenantLimits {
   readonly requestsPerMinute?: number | undefined;
   readonly tokensPerMinute?: number | undefined;
   readonly requestsPerDay?: number | undefined;
+  readonly usdPerDay?: number | undefined;
+  readonly usdPerMonth?: number | undefined;
 }
 
 export function sha256Hex(key: string): string {

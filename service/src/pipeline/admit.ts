@@ -8,6 +8,10 @@
  * - tokens per minute: the call's estimate (accounting/estimate.ts) is held as a reservation and reconciled to the
  *   actual usage after the call (`settle`).
  *
+ * - spend per UTC day and month (`usdPerDay`, `usdPerMonth`): the spend so far (accounting/usage.ts counters) plus
+ *   this call's estimated cost must stay within the limit. A read, then the call: concurrent calls can overshoot by
+ *   at most their own estimated costs, which is the price of not serializing a tenant's calls.
+ *
  * Refused → 429 RESOURCE_EXHAUSTED with Retry-After and a RetryInfo detail, naming the limit. A tenant without
  * limits costs nothing here. When the store cannot answer: fail-open (default) admits and counts it, fail-closed
  * refuses with 429 — never a 5xx because of Redis.
@@ -27,37 +31,61 @@ export interface AdmitOptions {
   reservationTtlMs: number;
   /** Told about every store failure (metrics, a rate-limited log line). */
   onStoreError: (err: StoreUnavailableError) => void;
+  /** Served models: a tenant's spend is the sum of its usage counters over them. */
+  models: readonly string[];
 }
 
-export interface Admission {
-  /** The token hold to settle after the call; null when no token limit applies or the store was bypassed. */
-  reservation: Reservation | null;
-  /** Rate-limit response headers (x-ratelimit-*). */
-  headers: Record<string, string>;
+/** What admission needs to know about the call before it is made. */
+export interface CallEstimate {
+  tokens: number;
+  usdMicros: number;
 }
 
-const NO_LIMITS: Admission = Object.freeze({ reservation: null, headers: {} }) as Admission;
+export type Admission =
+  | {
+      admitted: true;
+      /** The token hold to settle after the call; null when no token limit applies or the store was bypassed. */
+      reservation: Reservation | null;
+      /** Rate-limit response headers (x-ratelimit-*). */
+      headers: Record<string, string>;
+    }
+  /** `rate`: a request or token limit; `spend`: a USD limit; `store`: the store is down and limits fail closed. */
+  | { admitted: false; scope: "rate" | "spend" | "store"; error: GatewayError };
+
+const NO_LIMITS: Admission = Object.freeze({ admitted: true, reservation: null, headers: {} }) as Admission;
 
 export function createAdmission(o: AdmitOptions) {
   return {
-    /** Throws the 429 GatewayError when a limit refuses. */
-    async admit(tenant: Tenant, estimatedTokens: number): Promise<Admission> {
+    /** Decides; a refusal carries the 429 to answer with. */
+    async admit(tenant: Tenant, estimate: CallEstimate): Promise<Admission> {
       const limits = tenant.limits;
       if (!limits) return NO_LIMITS;
       const { charges, tokens } = windowsOf(tenant.id, limits);
       try {
+        if (limits.usdPerDay || limits.usdPerMonth) {
+          const error = await checkSpend(o, tenant.id, limits, estimate.usdMicros);
+          if (error) return { admitted: false, scope: "spend", error };
+        }
+        if (!charges.length && !tokens) return NO_LIMITS;
         const decision = await o.store.windows.admit(
           charges,
-          tokens ? { windows: [tokens], amount: estimatedTokens, ttlMs: o.reservationTtlMs } : undefined,
+          tokens ? { windows: [tokens], amount: estimate.tokens, ttlMs: o.reservationTtlMs } : undefined,
         );
         const headers = rateLimitHeaders(limits, decision.windows);
-        if (!decision.admitted) throw refusal(limits, decision.refusedBy, decision.retryAfterMs, headers);
-        return { reservation: decision.reservation, headers };
+        if (!decision.admitted) {
+          return {
+            admitted: false,
+            scope: "rate",
+            error: refusal(limits, decision.refusedBy, decision.retryAfterMs, headers),
+          };
+        }
+        return { admitted: true, reservation: decision.reservation, headers };
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         o.onStoreError(err);
         if (o.storeFailure === "open") return NO_LIMITS;
-        throw errors.rateLimited("The gateway's quota store is unavailable; retry shortly.", 1000);
+        const error = errors.rateLimited("The gateway's quota store is unavailable; retry shortly.", 1000);
+        return { admitted: false, scope: "store", error };
       }
     },
 
@@ -72,6 +100,40 @@ export function createAdmission(o: AdmitOptions) {
 }
 
 export type AdmissionStage = ReturnType<typeof createAdmission>;
+
+/** The 429 when the spend so far plus this call's estimate would cross a day or month limit; else undefined. */
+async function checkSpend(
+  o: AdmitOptions,
+  tenant: string,
+  l: TenantLimits,
+  estimateMicros: number,
+): Promise<GatewayError | undefined> {
+  const periods = [
+    ...(l.usdPerDay ? [{ period: "day" as const, usd: l.usdPerDay }] : []),
+    ...(l.usdPerMonth ? [{ period: "month" as const, usd: l.usdPerMonth }] : []),
+  ];
+  const refs = periods.flatMap(({ period }) =>
+    o.models.map((model) => ({ name: `usage:${tenant}:${model}:usd_micros`, period })),
+  );
+  const values = await o.store.counters.readMany(refs);
+  for (const [p, { period, usd }] of periods.entries()) {
+    let spent = 0;
+    for (let m = 0; m < o.models.length; m++) spent += values[p * o.models.length + m] ?? 0;
+    if (spent + estimateMicros <= Math.round(usd * 1e6)) continue;
+    const now = new Date();
+    const reset =
+      period === "day"
+        ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)
+        : Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    return errors.rateLimited(
+      `Spend limit reached: tenant "${tenant}" has spent $${(spent / 1e6).toFixed(4)} of its $${usd} per ${period} ` +
+        `(this call is estimated at $${(estimateMicros / 1e6).toFixed(4)}); the limit resets at ` +
+        `${new Date(reset).toISOString()}.`,
+      reset - now.getTime(),
+    );
+  }
+  return undefined;
+}
 
 function windowsOf(tenant: string, l: TenantLimits): { charges: Charge[]; tokens: Window | undefined } {
   const charges: Charge[] = [];

@@ -109,9 +109,17 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         res.setHeader("x-gateway-flagged", "prompt-injection");
       }
       if (tenant.limits && resolved.method !== "countTokens") {
-        r.admission = "limited";
-        const estimate = estimateTokens(body.doc, deps.defaultOutputTokens);
+        const tokens = estimateTokens(body.doc, deps.defaultOutputTokens);
+        const cost = costOf(deps.prices, resolved.model, {
+          promptTokenCount: tokens.prompt,
+          candidatesTokenCount: tokens.output,
+        });
+        const estimate = { tokens: tokens.total, usdMicros: Math.round((cost?.totalUsd ?? 0) * 1e6) };
         const admitted = await trace.stage("admit", () => deps.admission.admit(tenant, estimate));
+        if (!admitted.admitted) {
+          r.admission = admitted.scope === "spend" ? "over-budget" : "limited";
+          throw admitted.error;
+        }
         r.admission = "admitted";
         reservation = admitted.reservation;
         for (const name in admitted.headers) res.setHeader(name, admitted.headers[name]!);

@@ -45,8 +45,9 @@ export interface CallRecord {
   /** The prompt-injection scorer's verdict; undefined when the tenant's action is off (or for countTokens). */
   injection: { score: number; categories: readonly string[]; flagged: boolean; action: string } | undefined;
   modelArmorBlock: "prompt" | "response" | undefined;
-  /** Shared limits: "limited" = refused with 429; undefined when the tenant has none (or countTokens). */
-  admission: "admitted" | "limited" | undefined;
+  /** Shared limits: refused with 429 by a rate limit ("limited") or a spend limit ("over-budget"); undefined when
+   *  the tenant has none (or countTokens). */
+  admission: "admitted" | "limited" | "over-budget" | undefined;
   /** No response cache yet: every call is "bypass". */
   cache: "bypass";
   streamError: string | undefined;

@@ -45,7 +45,8 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
         m.injectionDetections.inc({ tenant, category, action: r.injection.action });
       }
     }
-    if (r.admission === "limited" && r.status === 429) m.rateLimitRejections.inc({ scope: "tenant" });
+    if (r.admission === "limited") m.rateLimitRejections.inc({ scope: "tenant" });
+    if (r.admission === "over-budget") m.budgetRejections.inc({ scope: "tenant" });
     if (r.modelArmorBlock) m.modelArmorBlocks.inc({ tenant, model, stage: r.modelArmorBlock });
     if (r.streamError) m.streamErrors.inc({ model });
   };
