@@ -67,7 +67,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     connections: config.upstream.connections,
     userAgent: USER_AGENT,
   });
-  const metrics = createMetrics({ tenants: parts.tenants.map((t) => t.id), models: config.models });
+  const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
+  const metrics = createMetrics(bounds);
   metrics.circuitState.set({ upstream: provider.id }, 0); // no breaker yet: always closed
   const usageWatch = createUsageWatch({
     factor: config.usageAnomaly.factor,
@@ -119,11 +120,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     });
   }, 1000);
   storeProbe.unref();
-  const usage = createUsageLedger(
-    store,
-    { tenants: parts.tenants.map((t) => t.id), models: config.models },
-    storeError,
-  );
+  const usage = createUsageLedger(store, bounds, storeError);
   const handle = createPipeline({
     keyring: createKeyring(parts.tenants),
     admission,

@@ -127,3 +127,13 @@ function count(n: unknown): number {
 function nano(usd: number): number {
   return Math.round(usd * 1e9) / 1e9;
 }
+
+/** Every token of a call, each counted once (what a tokens-per-minute limit and the usage watch count). */
+export function totalTokens(t: TokenUsage): number {
+  return t.input + t.cachedInput + t.output + t.thinking + t.toolUsePrompt;
+}
+
+/** USD as integer micro-dollars, the unit of spend counters and spend limits. */
+export function usdMicros(usd: number): number {
+  return Math.round(usd * 1e6);
+}

@@ -5,10 +5,10 @@
  * loses those calls' counts and says so through `onStoreError`. Money is counted in integer micro-dollars.
  */
 import { StoreUnavailableError, type CounterRef, type Period, type Store } from "../store/store.js";
-import type { CallCost, TokenUsage } from "./cost.js";
+import { usdMicros, type CallCost, type TokenUsage } from "./cost.js";
 
 const FIELDS = ["requests", "input", "cached_input", "output", "reasoning", "usd_micros"] as const;
-type Field = (typeof FIELDS)[number];
+export type Field = (typeof FIELDS)[number];
 const PERIODS: readonly Period[] = ["day", "month"];
 
 export interface ModelUsage {
@@ -30,12 +30,16 @@ export interface UsageLedger {
   summary(period: Period, at?: number): Promise<UsageSummary>;
 }
 
+/** The counter of one tenant × model × field; spend limits (pipeline/admit.ts) read the `usd_micros` ones. */
+export function usageCounterName(tenant: string, model: string, field: Field): string {
+  return `usage:${tenant}:${model}:${field}`;
+}
+
 export function createUsageLedger(
   store: Store,
   bounds: { tenants: readonly string[]; models: readonly string[] },
   onStoreError: (err: StoreUnavailableError) => void,
 ): UsageLedger {
-  const name = (tenant: string, model: string, field: Field) => `usage:${tenant}:${model}:${field}`;
   return {
     add(tenant, model, t, cost) {
       const amounts: Record<Field, number> = {
@@ -44,14 +48,16 @@ export function createUsageLedger(
         cached_input: t.cachedInput,
         output: t.output,
         reasoning: t.thinking,
-        usd_micros: cost ? Math.round(cost.totalUsd * 1e6) : 0,
+        usd_micros: cost ? usdMicros(cost.totalUsd) : 0,
       };
       for (const period of PERIODS) {
         for (const field of FIELDS) {
           if (amounts[field] === 0) continue;
-          store.counters.add({ name: name(tenant, model, field), period }, amounts[field]).catch((err: unknown) => {
-            if (err instanceof StoreUnavailableError) onStoreError(err);
-          });
+          store.counters
+            .add({ name: usageCounterName(tenant, model, field), period }, amounts[field])
+            .catch((err: unknown) => {
+              if (err instanceof StoreUnavailableError) onStoreError(err);
+            });
         }
       }
     },
@@ -60,7 +66,7 @@ export function createUsageLedger(
       const refs: CounterRef[] = [];
       for (const tenant of bounds.tenants) {
         for (const model of bounds.models) {
-          for (const field of FIELDS) refs.push({ name: name(tenant, model, field), period, at });
+          for (const field of FIELDS) refs.push({ name: usageCounterName(tenant, model, field), period, at });
         }
       }
       const values = await store.counters.readMany(refs);

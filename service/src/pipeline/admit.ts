@@ -16,6 +16,8 @@
  * limits costs nothing here. When the store cannot answer: fail-open (default) admits and counts it, fail-closed
  * refuses with 429 — never a 5xx because of Redis.
  */
+import { usdMicros } from "../accounting/cost.js";
+import { usageCounterName } from "../accounting/usage.js";
 import type { Tenant, TenantLimits } from "../config/tenants.js";
 import type { Charge, Reservation, Store, Window, WindowState } from "../store/store.js";
 import { StoreUnavailableError } from "../store/store.js";
@@ -113,13 +115,13 @@ async function checkSpend(
     ...(l.usdPerMonth ? [{ period: "month" as const, usd: l.usdPerMonth }] : []),
   ];
   const refs = periods.flatMap(({ period }) =>
-    o.models.map((model) => ({ name: `usage:${tenant}:${model}:usd_micros`, period })),
+    o.models.map((model) => ({ name: usageCounterName(tenant, model, "usd_micros"), period })),
   );
   const values = await o.store.counters.readMany(refs);
   for (const [p, { period, usd }] of periods.entries()) {
     let spent = 0;
     for (let m = 0; m < o.models.length; m++) spent += values[p * o.models.length + m] ?? 0;
-    if (spent + estimateMicros <= Math.round(usd * 1e6)) continue;
+    if (spent + estimateMicros <= usdMicros(usd)) continue;
     const now = new Date();
     const reset =
       period === "day"

@@ -1,6 +1,7 @@
-/** The internal call object every stage works on, built once from what the surface decoded. Types only. */
-import type { Tenant } from "../config/tenants.js";
-import type { ModelMethod } from "../wire/gemini.js";
+/**
+ * What a surface hands the pipeline. Types only. (What the pipeline learns about a call as its stages run is the
+ * CallRecord in telemetry/call-record.ts.)
+ */
 
 /** The client-facing API a request came in through. */
 export type Surface = "gemini" | "vertex";
@@ -14,22 +15,4 @@ export interface RouteTarget {
   modelAndMethod: string;
   /** `alt` query parameter: "sse" asks for server-sent events. */
   alt: string | undefined;
-}
-
-export interface GatewayCall {
-  requestId: string;
-  surface: Surface;
-  tenant: Tenant;
-  /** First 12 hex digits of the key's SHA-256: identifies a key in logs without revealing it. */
-  keyId: string;
-  model: string;
-  method: ModelMethod;
-  /** Upstream API version: Developer v1beta maps to Vertex v1beta1 so beta fields keep working. */
-  apiVersion: "v1" | "v1beta1";
-  stream: boolean;
-  /** How a stream goes back to the client: SSE events, or one JSON array (streamGenerateContent without alt=sse). */
-  streamEncoding: "sse" | "array";
-  /** The bytes forwarded upstream: the client's body, with tenant labels added (see validate.ts). */
-  body: Buffer;
-  serverTimeout: string | undefined;
 }

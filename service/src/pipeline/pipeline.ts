@@ -6,11 +6,12 @@
  *   cost, settle the reservation) → record (audit + metrics)
  *
  * `record` is the one exit path, success or error. Later stages slot in where DESIGN.md puts them (cache before
- * admit; route around the upstream call). docs/lifecycle.md lists each stage with the statuses it can produce. Each stage is a small module; this
- * file only orders them, times them (one trace span each) and collects what the record needs.
+ * admit; route around the upstream call). docs/lifecycle.md lists each stage with the statuses it can produce. Each
+ * stage is a small module; this file only orders them, times them (one trace span each) and collects what the record
+ * needs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { costOf, tokenUsageOf } from "../accounting/cost.js";
+import { costOf, tokenUsageOf, totalTokens, usdMicros } from "../accounting/cost.js";
 import type { PriceTable } from "../accounting/prices.js";
 import { promptFingerprint } from "../telemetry/audit.js";
 import type { CallRecord } from "../telemetry/call-record.js";
@@ -65,10 +66,14 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     const started = performance.now();
     const requestId = String(res.getHeader("x-request-id")); // set for every request by the surface (routes.ts)
     lifecycle.inflight++;
-    const trace = tracing.startCall(`gateway ${target.surface}`, req.headers, {
-      ...httpServerAttributes(req.method, req.url),
-      "gateway.surface": target.surface,
-    });
+    // Span attributes are only built when spans are recorded: with exporter "none" they would be thrown away.
+    const trace = tracing.startCall(
+      `gateway ${target.surface}`,
+      req.headers,
+      tracing.recording
+        ? { ...httpServerAttributes(req.method, req.url), "gateway.surface": target.surface }
+        : undefined,
+    );
 
     // The client going away aborts the upstream call (and so stops a stream mid-way).
     const abort = new AbortController();
@@ -114,7 +119,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           promptTokenCount: tokens.prompt,
           candidatesTokenCount: tokens.output,
         });
-        const estimate = { tokens: tokens.total, usdMicros: Math.round((cost?.totalUsd ?? 0) * 1e6) };
+        const estimate = { tokens: tokens.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
         const admitted = await trace.stage("admit", () => deps.admission.admit(tenant, estimate));
         if (!admitted.admitted) {
           r.admission = admitted.scope === "spend" ? "over-budget" : "limited";
@@ -129,10 +134,15 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         modelArmorConfig: verdict.modelArmorConfig,
       });
 
-      const span = trace.startChild("upstream", {
-        ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
-        "gateway.upstream": provider.id,
-      });
+      const span = trace.startChild(
+        "upstream",
+        tracing.recording
+          ? {
+              ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
+              "gateway.upstream": provider.id,
+            }
+          : undefined,
+      );
       upstreamStarted = performance.now();
       try {
         const upstream = await provider.send({
@@ -210,15 +220,12 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     if (reservation) {
       // Actual tokens when the answer said; the estimate when a stream was cut before its usage; nothing when the
       // call failed (upstream errors are not billed).
-      const t = r.tokens;
-      const used = t
-        ? t.input + t.cachedInput + t.output + t.thinking + t.toolUsePrompt
-        : result && result.status < 400
-          ? reservation.amount
-          : 0;
+      const used = r.tokens ? totalTokens(r.tokens) : result && result.status < 400 ? reservation.amount : 0;
       deps.admission.settle(reservation, used);
     }
-    trace.setAttributes({ "gateway.tenant": r.tenant ?? "none", "gen_ai.request.model": r.model ?? "" });
+    if (tracing.recording) {
+      trace.setAttributes({ "gateway.tenant": r.tenant ?? "none", "gen_ai.request.model": r.model ?? "" });
+    }
     trace.end(r.status, r.error?.status);
     deps.record(r);
   };

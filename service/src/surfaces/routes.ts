@@ -68,32 +68,36 @@ export function createApp({ handleModelCall, readiness, metrics, usage }: AppOpt
     writeJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks });
   });
 
-  app.get("/metrics", async (req, res) => {
-    if (!metrics.adminKeySha256) {
-      return writeError(
-        res,
-        errors.notFound("GET /metrics (serve metrics with GATEWAY_METRICS_PORT or GATEWAY_ADMIN_KEY_SHA256)"),
-      );
-    }
-    if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
-    await writeMetrics(metrics.registry, res);
-  });
+  // Admin endpoints: 404 until an admin key is configured (naming the setting), 401 without the key.
+  const adminOnly =
+    (howToEnable: string, handler: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response) => {
+      if (!metrics.adminKeySha256)
+        return writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
+      if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
+      await handler(req, res);
+    };
 
-  app.get("/admin/usage", async (req, res) => {
-    if (!metrics.adminKeySha256) {
-      return writeError(res, errors.notFound("GET /admin/usage (set GATEWAY_ADMIN_KEY_SHA256 to enable it)"));
-    }
-    if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
-    const period = req.query.period ?? "day";
-    if (period !== "day" && period !== "month") {
-      return writeError(res, errors.invalidArgument('period must be "day" or "month".'));
-    }
-    try {
-      writeJson(res, 200, await usage.summary(period));
-    } catch (err) {
-      writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
-    }
-  });
+  app.get(
+    "/metrics",
+    adminOnly("serve metrics with GATEWAY_METRICS_PORT or GATEWAY_ADMIN_KEY_SHA256", (_req, res) =>
+      writeMetrics(metrics.registry, res),
+    ),
+  );
+  app.get(
+    "/admin/usage",
+    adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
+      const period = req.query.period ?? "day";
+      if (period !== "day" && period !== "month") {
+        return writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+      }
+      try {
+        writeJson(res, 200, await usage.summary(period));
+      } catch (err) {
+        writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+      }
+    }),
+  );
 
   // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match
   // MODEL_CALL_PATHS): Gemini-shaped 405/404, never express's HTML page.
@@ -127,8 +131,8 @@ export function createApp({ handleModelCall, readiness, metrics, usage }: AppOpt
 
 /**
  * Model-call paths, matched before express: they are the data plane, and express's router and request decoration
- * cost about a third of a bare route's CPU on this machine (docs/benchmarks.md). Same paths as the express table
- * above, which stays the one place that answers every other method and path.
+ * cost about a third of a bare route's CPU on this machine (docs/benchmarks.md). express answers every other method
+ * and path, including other verbs on these paths (405).
  */
 const MODEL_CALL_PATHS: readonly { surface: Surface; pattern: RegExp }[] = [
   { surface: "gemini", pattern: /^\/([^/]+)\/models\/([^/]+)$/ },

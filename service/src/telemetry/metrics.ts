@@ -11,12 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-/** OTel GenAI token types (gen_ai.token.type); Gemini's "thinking" tokens are `reasoning`, cached prompt is `cached_input`. */
-export const TOKEN_TYPES = ["input", "output", "cached_input", "reasoning"] as const;
-export type TokenType = (typeof TOKEN_TYPES)[number];
-
 /** How an upstream call ended: by HTTP class, or without a response. */
-export const UPSTREAM_OUTCOMES = ["ok", "client_error", "rate_limited", "server_error", "network_error", "cancelled"];
 export type UpstreamOutcome = "ok" | "client_error" | "rate_limited" | "server_error" | "network_error" | "cancelled";
 
 export type CodeClass = "2xx" | "4xx" | "5xx";

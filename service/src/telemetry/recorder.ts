@@ -2,6 +2,7 @@
  * The last stage of every call: one CallRecord goes to the audit log, the metrics and the unusual-usage watch.
  * Kept apart from the pipeline so the pipeline reads as the order of stages, and this file as what gets counted.
  */
+import { totalTokens } from "../accounting/cost.js";
 import type { AuditLog } from "./audit.js";
 import type { CallRecord } from "./call-record.js";
 import { codeClass, type GatewayMetrics } from "./metrics.js";
@@ -35,7 +36,7 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
       m.tokens.inc({ model, tenant, type: "output" }, t.output);
       m.tokens.inc({ model, tenant, type: "cached_input" }, t.cachedInput);
       m.tokens.inc({ model, tenant, type: "reasoning" }, t.thinking);
-      usage.add(r.tenant, t.input + t.toolUsePrompt + t.cachedInput + t.output + t.thinking);
+      usage.add(r.tenant, totalTokens(t));
     }
     if (r.cost && r.tenant) m.costUsd.inc({ model, tenant }, r.cost.totalUsd);
     if (r.unpriced) m.unpricedCalls.inc({ model });

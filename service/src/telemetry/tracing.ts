@@ -66,6 +66,8 @@ export interface TracingOptions {
 }
 
 export interface Tracing {
+  /** False when nothing is ever recorded (exporter "none"): callers can skip building span attributes. */
+  readonly recording: boolean;
   /** Starts the SERVER span for one request, continuing the caller's trace: W3C `traceparent` wins when both it and
    *  Cloud Run's `X-Cloud-Trace-Context` are present; with neither, a new root. */
   startCall(name: string, headers: IncomingHttpHeaders, attributes?: Attributes): CallTrace;
@@ -175,6 +177,7 @@ class IdsOnlyCallTrace implements CallTrace {
 }
 
 const idsOnlyTracing: Tracing = {
+  recording: false,
   startCall: (_name, headers) => new IdsOnlyCallTrace(headers),
   shutdown: () => Promise.resolve(),
 };
@@ -202,6 +205,7 @@ function parentContext(headers: IncomingHttpHeaders): Context {
 }
 
 class RecordingTracing implements Tracing {
+  readonly recording = true;
   readonly #provider: BasicTracerProvider;
   readonly #tracer: Tracer;
   #shutdown: Promise<void> | undefined;
