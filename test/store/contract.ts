@@ -3,6 +3,7 @@
  * test, so a suite may share one store or one server. Time: the memory store's injected clock is moved by `advance`;
  * the Redis store reads Redis TIME, so there `advance` sleeps and windows are short. `slackMs` is how far real time
  * may drift between two calls of one test (0 with an injected clock): retry-after values are exact up to it.
+ * Presence is one set per store, not per key: each harness's store must see no other test's beats.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Admission, Charge, Store, Window } from "../../service/src/store/store.js";
@@ -36,6 +37,8 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
     let h: StoreHarness;
     let id: string;
     const win = (key: string, limit: number, periodMs: number): Window => ({ key: `${id}:${key}`, limit, periodMs });
+    /** The same window (same key, same state), admitted under another burst. */
+    const withBurst = (w: Window, burst: number): Window => ({ ...w, burst });
     const charge = (w: Window, cost: number): Charge => ({ ...w, cost });
     const admitted = async (charges: Charge[], times: number) => {
       let n = 0;
@@ -122,8 +125,42 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(results.filter((r) => r.admitted)).toHaveLength(150);
       });
 
+      it("spreads a period's units with a burst below the limit, at the same rate", async () => {
+        const rpm = withBurst(win("rpm", 60, MINUTE), 1);
+        const first = await h.store.windows.admit([charge(rpm, 1)]);
+        expect(first.windows).toEqual([{ key: rpm.key, limit: 60, remaining: 0, resetMs: 1000 }]);
+        const second = await h.store.windows.admit([charge(rpm, 1)]);
+        expectRetryAfter(second, rpm.key, 1000, h.slackMs); // one unit's worth of the rate: 60 000 / 60
+        expect(second.windows[0]!.remaining).toBe(0);
+        expect(await h.store.windows.admit([charge(rpm, 2)])).toMatchObject({ admitted: false, retryAfterMs: null });
+        await h.advance(1000);
+        expect(await admitted([charge(rpm, 1)], 2)).toBe(1);
+      });
+
+      it("lets calls share one window under different bursts: a smaller burst leaves a reserve", async () => {
+        const interactive = win("shared-rpm", 10, MINUTE); // burst 10: the limit
+        const batch = withBurst(interactive, 8); // 0.8 × the burst: 2 units stay for interactive calls
+        expect(await admitted([charge(batch, 1)], 10)).toBe(8);
+        const refused = await h.store.windows.admit([charge(batch, 1)]);
+        // 8 outstanding + 1 − 8 = 1 unit over the batch burst: 6 s at 10 per minute.
+        expectRetryAfter(refused, batch.key, 6000, h.slackMs);
+        expect(refused.windows[0]!.remaining).toBe(0);
+        const read = await h.store.windows.admit([charge(interactive, 0)]);
+        expect(read.windows[0]!.remaining).toBe(2);
+        expect(await admitted([charge(interactive, 1)], 5)).toBe(2);
+        // 10 outstanding: batch waits for 3 units to drain, interactive for 1.
+        expectRetryAfter(await h.store.windows.admit([charge(batch, 1)]), batch.key, 18_000, h.slackMs);
+        expectRetryAfter(await h.store.windows.admit([charge(interactive, 1)]), interactive.key, 6000, h.slackMs);
+      });
+
       it("refuses malformed admissions with a RangeError before touching anything", async () => {
         const w = win("w", 5, MINUTE);
+        await expect(h.store.windows.admit([charge(withBurst(w, 0), 1)])).rejects.toThrow(RangeError);
+        await expect(h.store.windows.admit([charge(withBurst(w, 2.5), 1)])).rejects.toThrow(RangeError);
+        await expect(h.store.windows.admit([charge(withBurst(w, 6), 1)])).rejects.toThrow(/burst.*limit/);
+        await expect(h.store.windows.admit([], { windows: [withBurst(w, 6)], amount: 1, ttlMs: 1 })).rejects.toThrow(
+          RangeError,
+        );
         await expect(h.store.windows.admit([charge(w, 1.5)])).rejects.toThrow(RangeError);
         await expect(h.store.windows.admit([charge(w, -1)])).rejects.toThrow(RangeError);
         await expect(h.store.windows.admit([charge(w, 1), charge(w, 1)])).rejects.toThrow(/twice/);
@@ -161,6 +198,22 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         // 1500 outstanding + 1 − 1000 = 501 units over, 3.6 s each.
         expectRetryAfter(await h.store.windows.admit([charge(tpm, 1)]), tpm.key, 1_803_600, h.slackMs);
         expect((await h.store.windows.admit([charge(global, 0)])).windows[0]!.remaining).toBe(3500);
+      });
+
+      it("holds within each hold window's burst, and reconciles against the limit", async () => {
+        const tpm = win("tph", 1000, HOUR);
+        const batchTpm = withBurst(tpm, 800);
+        const r = await h.store.windows.admit([], hold([batchTpm], 700));
+        if (!r.admitted) throw new Error("not admitted");
+        expect(r.windows[0]).toMatchObject({ limit: 1000, remaining: 100 });
+        // 700 + 200 − 800 = 100 units over the batch burst, 3.6 s each; under the full burst it fits.
+        expectRetryAfter(await h.store.windows.admit([], hold([batchTpm], 200)), tpm.key, 360_000, h.slackMs);
+        expect((await h.store.windows.admit([], hold([tpm], 200))).admitted).toBe(true);
+        const never = await h.store.windows.admit([], hold([batchTpm], 900));
+        expect(never).toMatchObject({ admitted: false, retryAfterMs: null }); // above the burst: never fits
+        expect(await h.store.windows.reconcile(r.reservation!, 100)).toBe("reconciled");
+        const after = await h.store.windows.admit([charge(tpm, 0)]);
+        expect(after.windows[0]!.remaining).toBe(700); // 100 + 200 outstanding
       });
 
       it("refuses the whole call when the hold does not fit, charging nothing", async () => {
@@ -234,6 +287,24 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         await h.advance(350);
         expect(await h.store.kv.get(key)).toBeNull();
         await expect(h.store.kv.set(key, "x", 0)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("presence", () => {
+      it("counts each live instance once, until its TTL passes", async () => {
+        expect(await h.store.presence.beat(`${id}:a`, 300)).toBe(1);
+        expect(await h.store.presence.beat(`${id}:b`, MINUTE)).toBe(2);
+        expect(await h.store.presence.beat(`${id}:a`, 300)).toBe(2); // a beat again: still one instance
+        await h.advance(350);
+        // a has stopped beating; b's longer TTL outlives a's shorter one (a short beat never drops the others).
+        expect(await h.store.presence.beat(`${id}:c`, 300)).toBe(2);
+        expect(await h.store.presence.beat(`${id}:a`, 300)).toBe(3); // back
+      });
+
+      it("refuses a beat without an id or a positive TTL", async () => {
+        await expect(h.store.presence.beat("", 1000)).rejects.toThrow(RangeError);
+        await expect(h.store.presence.beat(`${id}:a`, 0)).rejects.toThrow(RangeError);
+        await expect(h.store.presence.beat(`${id}:a`, 1.5)).rejects.toThrow(RangeError);
       });
     });
 

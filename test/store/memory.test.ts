@@ -27,6 +27,7 @@ describe("memory store", () => {
     const store = createMemoryStore();
     await store.close();
     await expect(store.kv.get("k")).rejects.toThrow(StoreUnavailableError);
+    await expect(store.presence.beat("i", 1000)).rejects.toThrow(StoreUnavailableError);
     await expect(store.windows.admit([{ key: "w", limit: 1, periodMs: 1000, cost: 1 }])).rejects.toThrow(
       StoreUnavailableError,
     );

@@ -21,8 +21,10 @@ afterAll(async () => server?.close());
 const open = (o: Partial<RedisStoreOptions> = {}) =>
   createRedisStore({ url: server.socketPath, commandTimeoutMs: COMMAND_TIMEOUT_MS, reconnectMaxMs: 200, ...o });
 
+let harnesses = 0;
 storeContract("redis", async () => {
-  const store = await open();
+  // Windows are keyed per test; presence is one set per prefix, so each test's store gets its own prefix.
+  const store = await open({ prefix: `contract${++harnesses}:` });
   return {
     store,
     now: () => Date.now(),
@@ -63,14 +65,16 @@ describe("redis store", () => {
     });
     await store.counters.add({ name: "spend:acme", period: "month" }, 3);
     await store.kv.set("budget", "on", 9000);
+    expect(await store.presence.beat("instance-1", 9000)).toBe(1);
     const raw = new Redis(server.socketPath);
     const keys = (await raw.keys("keys-test:*")).sort();
     raw.disconnect();
-    expect(keys).toHaveLength(5);
+    expect(keys).toHaveLength(6);
     expect(keys.filter((k) => k.startsWith("keys-test:{q}:w:acme:"))).toHaveLength(2);
     expect(keys.filter((k) => k.startsWith("keys-test:{q}:r:"))).toHaveLength(1);
     expect(keys.filter((k) => /^keys-test:\{c\}:spend:acme:m\d{4}-\d\d$/.test(k))).toHaveLength(1);
     expect(keys).toContain("keys-test:kv:budget");
+    expect(keys).toContain("keys-test:{p}:presence");
     await store.close();
     await expect(open({ prefix: "bad{" })).rejects.toThrow(RangeError);
   });
@@ -131,7 +135,12 @@ describe("redis outage", () => {
   it("rejects every operation at once while the server is down, then works again after a restart", async () => {
     await server.stop("SIGKILL");
     await eventually(async () => expect(await store.health()).toMatchObject({ ok: false }));
-    for (const op of [admitOne, () => store.kv.get("k"), () => store.counters.read({ name: "n", period: "day" })]) {
+    for (const op of [
+      admitOne,
+      () => store.kv.get("k"),
+      () => store.counters.read({ name: "n", period: "day" }),
+      () => store.presence.beat("i", 1000),
+    ]) {
       expect(await rejectsPromptly(op)).toBeLessThan(COMMAND_TIMEOUT_MS + 300);
     }
     await server.restart(); // empty: the script cache is gone too (NOSCRIPT → EVAL)

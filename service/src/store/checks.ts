@@ -1,6 +1,6 @@
 /**
  * What both store implementations share: argument checks (bad arguments are RangeErrors, a programming error, never a
- * StoreUnavailableError), UTC period arithmetic for counters, and the window-state arithmetic of GCRA.
+ * StoreUnavailableError), UTC period arithmetic for counters, and the window-state arithmetic of GCRA (with burst).
  */
 import type { Charge, CounterRef, Hold, Period, Reservation, Window, WindowState } from "./store.js";
 
@@ -27,7 +27,16 @@ function checkWindow(w: Window): void {
   if (!Number.isSafeInteger(w.limit * w.periodMs)) {
     throw new RangeError(`${w.key}: limit × periodMs must stay below 2^53 for exact arithmetic; shorten the period`);
   }
+  if (w.burst !== undefined) {
+    positiveInt(`burst of ${w.key}`, w.burst);
+    if (w.burst > w.limit) {
+      throw new RangeError(`burst of ${w.key} must not exceed its limit (${w.limit}), got ${w.burst}`);
+    }
+  }
 }
+
+/** The most units a window may have outstanding right after an admission: its burst, by default its limit. */
+export const burstOf = (w: Window): number => w.burst ?? w.limit;
 
 /** Checks an admission's arguments and flattens charges and hold into one list (hold windows cost the held amount). */
 export function admissionItems(charges: readonly Charge[], hold: Hold | undefined): Charge[] {
@@ -35,7 +44,10 @@ export function admissionItems(charges: readonly Charge[], hold: Hold | undefine
   if (hold) {
     amountInt("hold amount", hold.amount);
     positiveInt("hold ttlMs", hold.ttlMs);
-    for (const w of hold.windows) items.push({ key: w.key, limit: w.limit, periodMs: w.periodMs, cost: hold.amount });
+    for (const w of hold.windows) {
+      const { key, limit, periodMs, burst } = w;
+      items.push({ key, limit, periodMs, ...(burst === undefined ? {} : { burst }), cost: hold.amount });
+    }
   }
   const seen = new Set<string>();
   for (const c of items) {
@@ -70,6 +82,11 @@ export function checkTtl(ttlMs: number): void {
   positiveInt("ttlMs", ttlMs);
 }
 
+export function checkBeat(instanceId: string, ttlMs: number): void {
+  if (typeof instanceId !== "string" || instanceId === "") throw new RangeError("an instance needs a non-empty id");
+  positiveInt("presence ttlMs", ttlMs);
+}
+
 /** The UTC period containing `at`: an id for key names (`d2026-11-25`, `m2026-11`) and when it ends. */
 export function periodOf(period: Period, at: number): { id: string; endsAt: number } {
   const d = new Date(at);
@@ -84,7 +101,8 @@ export function periodOf(period: Period, at: number): { id: string; endsAt: numb
 /** Whole milliseconds until `over` (units × ms) drains at `limit` per ms; exact for integers below 2^53. */
 export const drainMs = (over: number, limit: number) => Math.ceil(over / limit);
 
+/** The window after a decision; `remaining` counts against the burst this call was admitted under. */
 export function stateOf(c: Window, outstanding: number): WindowState {
-  const remaining = Math.floor((c.limit * c.periodMs - outstanding) / c.periodMs);
+  const remaining = Math.floor((burstOf(c) * c.periodMs - outstanding) / c.periodMs);
   return { key: c.key, limit: c.limit, remaining: Math.max(0, remaining), resetMs: drainMs(outstanding, c.limit) };
 }

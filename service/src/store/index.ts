@@ -1,9 +1,9 @@
 /**
  * The store layer: rate windows (one atomic admission over several limits, with reservations reconciled later),
- * period counters and a small key-value store — the shared state the admission, reconcile and budget stages need
- * (contracts in store.ts; decision 0007). With a Redis URL (the REDIS_URL setting) every instance shares one Redis;
- * without, an in-memory store serves this one process, which is the embedded default for `npm start` and tests.
- * Options are plain values: reading the environment is config/env.ts's job.
+ * period counters, a small key-value store and the count of live instances (presence) — the shared state the
+ * admission, reconcile and budget stages need (contracts in store.ts; decision 0007). With a Redis URL (the REDIS_URL
+ * setting) every instance shares one Redis; without, an in-memory store serves this one process, which is the embedded
+ * default for `npm start` and tests. Options are plain values: reading the environment is config/env.ts's job.
  */
 import { createMemoryStore, type MemoryStoreOptions } from "./memory.js";
 import { createRedisStore, type RedisStoreOptions } from "./redis.js";

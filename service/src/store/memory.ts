@@ -1,7 +1,7 @@
 /**
- * The in-memory store: one process's quotas, the embedded default without REDIS_URL. It is also the reference for the
- * semantics redis.ts implements in Lua (same integer arithmetic, same answers; shared checks in checks.ts). Every
- * operation is synchronous inside, hence atomic.
+ * The in-memory store: one process's quotas (and presence, normally this one instance), the embedded default without
+ * REDIS_URL. It is also the reference for the semantics redis.ts implements in Lua (same integer arithmetic, same
+ * answers; shared checks in checks.ts). Every operation is synchronous inside, hence atomic.
  *
  * Clock: `now` stands where Redis TIME stands in the Redis store; tests inject it to move time without sleeping.
  */
@@ -18,7 +18,9 @@ import {
 } from "./store.js";
 import {
   admissionItems,
+  burstOf,
   checkAdd,
+  checkBeat,
   checkCounter,
   checkReconcile,
   checkTtl,
@@ -56,6 +58,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const reservations = new Map<string, Expiring<number>>();
   const counters = new Map<string, Expiring<number>>();
   const kv = new Map<string, Expiring<string>>();
+  /** Instance id → when its last beat runs out. */
+  const instances = new Map<string, number>();
   let closed = false;
   let nextSweep = 0;
 
@@ -89,6 +93,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         for (const [k, e] of map) if (e.expiresAt <= at) map.delete(k);
       }
       for (const [k, r] of windows) if (r.gcAt <= at) windows.delete(k);
+      for (const [k, expiresAt] of instances) if (expiresAt <= at) instances.delete(k);
     }
     return at;
   };
@@ -108,9 +113,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         let refused = -1;
         let wait: number | null = 0;
         items.forEach((c, i) => {
-          const over = d[i]! + c.cost * c.periodMs - c.limit * c.periodMs;
+          const burst = burstOf(c);
+          const over = d[i]! + c.cost * c.periodMs - burst * c.periodMs;
           if (over <= 0) return;
-          const w = c.cost > c.limit ? null : drainMs(over, c.limit);
+          const w = c.cost > burst ? null : drainMs(over, c.limit);
           if (refused < 0 || (wait !== null && (w === null || w > wait))) [refused, wait] = [i, w];
         });
         if (refused >= 0) {
@@ -179,6 +185,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       },
     },
 
+    presence: {
+      async beat(instanceId, ttlMs) {
+        checkBeat(instanceId, ttlMs);
+        const at = begin();
+        instances.set(instanceId, at + ttlMs);
+        let alive = 0;
+        for (const [k, expiresAt] of instances) {
+          if (expiresAt > at) alive++;
+          else instances.delete(k);
+        }
+        return alive;
+      },
+    },
+
     async health(): Promise<StoreHealth> {
       return closed
         ? { kind: "memory", ok: false, latencyMs: null, detail: "closed" }
@@ -191,6 +211,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       reservations.clear();
       counters.clear();
       kv.clear();
+      instances.clear();
     },
   };
 }

@@ -3,8 +3,8 @@
  * reconcile is one round trip running a Lua script (EVALSHA, falling back to EVAL once after a restart empties the
  * script cache), atomic on the server and timed by the server's clock (`TIME`), so instances with skewed clocks agree.
  * The arithmetic is memory.ts's, line for line. Keys live under a prefix (default `ggw:`); keys one script touches
- * share a hash tag (`{q}` for windows and reservations, `{c}` for counters read together) so the scripts are
- * cluster-safe. When Redis is down or slow every operation rejects within `commandTimeoutMs` with
+ * share a hash tag (`{q}` for windows and reservations, `{c}` for counters read together, `{p}` for presence) so the
+ * scripts are cluster-safe. When Redis is down or slow every operation rejects within `commandTimeoutMs` with
  * StoreUnavailableError: no offline queue, no replay of in-flight scripts after a reconnect (they may have run).
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -12,7 +12,9 @@ import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
 import {
   admissionItems,
+  burstOf,
   checkAdd,
+  checkBeat,
   checkCounter,
   checkReconcile,
   checkTtl,
@@ -71,16 +73,19 @@ local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
 local function px(d, lim, per) return string.format('%.0f', math.min(math.ceil(d / lim) + per, 1e13)) end`;
 
 // KEYS: the windows (charges, then hold windows), then the reservation record when ARGV[1] (ttl) > 0.
-// ARGV: ttl, amount held, then limit, periodMs, cost per window. Reply: admitted, refused index, wait (-1: never),
-// now, then remaining and resetMs per window. State is "d:t": units outstanding × periodMs, at time t (integers;
-// formatted with %.0f because Lua's tostring keeps only 14 digits).
+// ARGV: ttl, amount held, then limit, periodMs, cost, burst per window. Reply: admitted, refused index, wait (-1:
+// never), now, then remaining (within the burst) and resetMs per window. State is "d:t": units outstanding × periodMs,
+// at time t (integers; formatted with %.0f because Lua's tostring keeps only 14 digits).
 const ADMIT = `${PRELUDE}
 local ttl = tonumber(ARGV[1])
 local n = #KEYS
 if ttl > 0 then n = n - 1 end
 local d, t, refused, wait = {}, {}, 0, 0
+local function arg(i)
+  return tonumber(ARGV[4 * i - 1]), tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2])
+end
 for i = 1, n do
-  local lim, per, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  local lim, per, cost, burst = arg(i)
   local s = redis.call('GET', KEYS[i])
   d[i], t[i] = 0, now
   if s then
@@ -88,21 +93,21 @@ for i = 1, n do
     d[i] = math.max(0, tonumber(sd) - math.max(0, now - tonumber(st)) * lim)
     t[i] = math.max(now, tonumber(st))
   end
-  local over = d[i] + cost * per - lim * per
+  local over = d[i] + cost * per - burst * per
   if over > 0 then
     local w = -1
-    if cost <= lim then w = math.ceil(over / lim) end
+    if cost <= burst then w = math.ceil(over / lim) end
     if refused == 0 or (wait ~= -1 and (w == -1 or w > wait)) then refused, wait = i, w end
   end
 end
 local out = {refused == 0 and 1 or 0, refused, wait, now}
 for i = 1, n do
-  local lim, per, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  local lim, per, cost, burst = arg(i)
   if refused == 0 and cost > 0 then
     d[i] = d[i] + cost * per
     redis.call('SET', KEYS[i], string.format('%.0f:%.0f', d[i], t[i]), 'PX', px(d[i], lim, per))
   end
-  out[#out + 1] = math.max(0, math.floor((lim * per - d[i]) / per))
+  out[#out + 1] = math.max(0, math.floor((burst * per - d[i]) / per))
   out[#out + 1] = math.ceil(d[i] / lim)
 end
 if refused == 0 and ttl > 0 then redis.call('SET', KEYS[n + 1], ARGV[2], 'PX', ttl) end
@@ -134,6 +139,17 @@ for i = 1, #KEYS - 1 do
 end
 return 1`;
 
+// KEYS: the presence set (member: instance id, score: when its beat runs out). ARGV: instance id, ttl. Reply: how
+// many are alive. The key lives as long as its longest beat, so a short TTL never drops the others.
+const BEAT = `
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', tonumber(last[2])))
+return redis.call('ZCARD', KEYS[1])`;
+
 const COUNTER_ADD = `
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
@@ -144,7 +160,12 @@ interface Script {
   sha: string;
 }
 const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
-const SCRIPTS = { admit: script(ADMIT), reconcile: script(RECONCILE), counterAdd: script(COUNTER_ADD) };
+const SCRIPTS = {
+  admit: script(ADMIT),
+  reconcile: script(RECONCILE),
+  beat: script(BEAT),
+  counterAdd: script(COUNTER_ADD),
+};
 
 /** Server replies that mean "not available now" rather than a bug in a script or a call. */
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|OOM|NOAUTH|WRONGPASS)\b/;
@@ -176,6 +197,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     return { key: `${prefix}{c}:${ref.name}:${p.id}`, expiresAt: p.endsAt + margin };
   };
   const kvKey = (key: string) => `${prefix}kv:${key}`;
+  const presenceKey = `${prefix}{p}:presence`;
 
   /** Every command goes through here: fail fast while disconnected, map outages to StoreUnavailableError. */
   async function call<T>(op: () => Promise<T>): Promise<T> {
@@ -222,7 +244,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         const keys = items.map((c) => windowKey(c.key));
         if (hold) keys.push(reservationKey(id));
         const args: (string | number)[] = [hold?.ttlMs ?? 0, hold?.amount ?? 0];
-        for (const c of items) args.push(c.limit, c.periodMs, c.cost);
+        for (const c of items) args.push(c.limit, c.periodMs, c.cost, burstOf(c));
         const r = toNumbers(await run(SCRIPTS.admit, keys, args));
         const [admitted, refused, wait, now] = [r[0], r[1]!, r[2]!, r[3]!];
         const windows = items.map((c, i) => ({
@@ -278,6 +300,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       async set(key, value, ttlMs) {
         checkTtl(ttlMs);
         await call(() => client.set(kvKey(key), value, "PX", ttlMs));
+      },
+    },
+
+    presence: {
+      async beat(instanceId, ttlMs) {
+        checkBeat(instanceId, ttlMs);
+        return Number(await run(SCRIPTS.beat, [presenceKey], [instanceId, ttlMs]));
       },
     },
 

@@ -15,9 +15,15 @@ export interface Window {
    * name); its limit may change at any time, since the state kept is the units still outstanding.
    */
   key: string;
-  /** Units per period, and the most that can be admitted at once after a quiet period (the burst). */
+  /** Units per period: the rate is `limit / periodMs`, refilled continuously. */
   limit: number;
   periodMs: number;
+  /**
+   * The most units that may be outstanding right after an admission; default `limit`. The rate stays limit/periodMs:
+   * a smaller burst spreads a period's units evenly (no period's worth at once), and a caller may pass a smaller
+   * burst for some calls to keep headroom for others (a priority reserve on a shared window). Never above `limit`.
+   */
+  burst?: number;
 }
 
 /** What one call takes from a window: 1 for a request, a token count for tokens. A cost of 0 only reads the window. */
@@ -37,7 +43,7 @@ export interface Hold {
 export interface WindowState {
   key: string;
   limit: number;
-  /** Whole units that could be admitted now (0 when the window is full or overdrawn). */
+  /** Whole units that could be admitted now within this call's burst (0 when the window is full or overdrawn). */
   remaining: number;
   /** Milliseconds until the window is completely refilled. */
   resetMs: number;
@@ -63,7 +69,7 @@ export type Admission =
       admitted: false;
       /** The key of the window that refused: the one with the longest wait when several did. */
       refusedBy: string;
-      /** When every window will have room for this call; null when a cost exceeds a window's limit (never). */
+      /** When every window will have room for this call; null when a cost exceeds a window's burst (never). */
       retryAfterMs: number | null;
       /** Nothing was charged: these are the windows as they were. */
       windows: WindowState[];
@@ -75,8 +81,9 @@ export type Reconciliation = "reconciled" | "expired";
 /** Rate windows: one atomic decision over several windows at once (one Redis round trip). */
 export interface RateWindows {
   /**
-   * Admits the call only if every window has room for its cost (and the hold's windows for the held amount): then all
-   * are charged, otherwise none is. Keys must be distinct across `charges` and `hold.windows`.
+   * Admits the call only if every window has room for its cost within its burst (and the hold's windows for the held
+   * amount): then all are charged, otherwise none is. Keys must be distinct across `charges` and `hold.windows`. One
+   * key may be admitted with different bursts by different calls (a priority reserve).
    */
   admit(charges: readonly Charge[], hold?: Hold): Promise<Admission>;
   /**
@@ -115,6 +122,15 @@ export interface KeyValue {
   set(key: string, value: string, ttlMs: number): Promise<void>;
 }
 
+/** Live gateway instances, so that each can take its share of a limit when the shared store is unreachable. */
+export interface Presence {
+  /**
+   * Records that `instanceId` is alive for `ttlMs`, and returns how many instances are alive now (this one included).
+   * Beat well within the TTL; an instance that stops beating stops being counted once its TTL has passed.
+   */
+  beat(instanceId: string, ttlMs: number): Promise<number>;
+}
+
 export interface StoreHealth {
   kind: Store["kind"];
   /** Reachable and answering now: readiness and fail-open decisions are made on this. */
@@ -130,6 +146,7 @@ export interface Store {
   readonly windows: RateWindows;
   readonly counters: Counters;
   readonly kv: KeyValue;
+  readonly presence: Presence;
   /** Never rejects. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
