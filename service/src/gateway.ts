@@ -3,6 +3,7 @@
  * readiness goes false, new calls are refused, in-flight calls and streams finish (up to the deadline), then the
  * server closes. Used by main.ts and, in-process, by tests.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config/env.js";
@@ -26,6 +27,8 @@ import { createUsageLedger } from "./accounting/usage.js";
 import { createStore, type Store } from "./store/index.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
+/** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
+const PRESENCE_TTL_MS = 5_000;
 
 export interface GatewayParts {
   config: Config;
@@ -91,12 +94,20 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     parts.store ?? (await createStore({ redisUrl: config.quota.redisUrl, tlsCaFile: config.quota.redisTlsCaFile }));
   let storeDownSince: number | undefined;
   let lastStoreLog = 0;
+  // Presence: how many instances share the store, so that each takes its share of a limit when the store is down.
+  const instanceId = randomUUID();
+  let instances = 1;
   const admission = createAdmission({
     store,
     storeFailure: config.quota.storeFailure,
     reservationTtlMs: config.upstream.timeoutMs + 60_000,
     models: config.models,
     onStoreError: (err) => storeError(err),
+    capacity: config.quota.capacity,
+    region: provider.region,
+    queueMax: config.quota.queueMax,
+    onQueueDepth: (priority, delta) => metrics.queueDepth.inc({ priority }, delta),
+    instances: () => instances,
   });
   /** Every failed store operation: counted; logged at most every 10 s; readiness notes it in fail-closed mode. */
   function storeError(err: Error): void {
@@ -106,26 +117,37 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       lastStoreLog = Date.now();
       logger.error(
         { err: err.message, failure: config.quota.storeFailure },
-        `quota store unavailable: limits fail ${config.quota.storeFailure}, usage counts are lost until it is back`,
+        `quota store unavailable: limits fail ${config.quota.storeFailure}; usage is counted in memory until it is back`,
       );
     }
   }
-  // The store answered again: note it once, so the outage has an end in the logs.
-  const storeProbe = setInterval(() => {
+  const usage = createUsageLedger(
+    store,
+    { ...bounds, features: Object.fromEntries(parts.tenants.map((t) => [t.id, [...t.features]])) },
+    storeError,
+  );
+  // Every second: say this instance is alive (and learn how many are); after an outage, note its end once and add
+  // the usage counted in memory meanwhile.
+  const heartbeat = async () => {
+    try {
+      instances = await store.presence.beat(instanceId, PRESENCE_TTL_MS);
+    } catch {
+      return; // an outage is reported by the calls that need the store; keep the last count
+    }
     if (storeDownSince === undefined) return;
-    void store.health().then((h) => {
-      if (!h.ok || storeDownSince === undefined) return;
-      logger.info({ downMs: Date.now() - storeDownSince }, "quota store reachable again: shared limits resume");
-      storeDownSince = undefined;
-    });
-  }, 1000);
+    logger.info({ downMs: Date.now() - storeDownSince }, "quota store reachable again: shared limits resume");
+    storeDownSince = undefined;
+    await usage.flush();
+  };
+  void heartbeat();
+  const storeProbe = setInterval(() => void heartbeat(), 1000);
   storeProbe.unref();
-  const usage = createUsageLedger(store, bounds, storeError);
   const handle = createPipeline({
     keyring: createKeyring(parts.tenants),
     admission,
     usage,
     defaultOutputTokens: config.quota.defaultOutputTokens,
+    queueTimeoutMs: config.quota.queueTimeoutMs,
     servedModels: new Set(config.models),
     provider,
     prices: loadPriceTable(config.pricesFile),

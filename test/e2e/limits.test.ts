@@ -27,7 +27,8 @@ describe("limits in one gateway (in-memory store)", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      env: { GATEWAY_METRICS_PORT: "0", GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY) },
+      // No waiting for admission here: a refused call answers 429 at once (the queue has its own tests).
+      env: { GATEWAY_METRICS_PORT: "0", GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY), GATEWAY_QUEUE_TIMEOUT_MS: "0" },
       tenants: [
         { id: "rpm", models: ["*"], limits: { requestsPerMinute: 120 } },
         { id: "tpm", models: ["*"], limits: { tokensPerMinute: 2000 } },
@@ -105,7 +106,7 @@ describe("limits in one gateway (in-memory store)", () => {
     expect(refused?.status).toBe(429);
     expect((refused!.json as Envelope).error.message).toMatch(/Spend limit reached: tenant "spender" .* per day/);
     expect(Number(refused!.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(delta(before, await metrics(), "gateway_budget_rejections_total", { scope: "tenant" })).toBe(1);
+    expect(delta(before, await metrics(), "gateway_budget_rejections_total", { scope: "spend" })).toBe(1);
     const usage = await fetch(`${stack.gateway.url}/admin/usage?period=day`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
     });
@@ -150,6 +151,7 @@ describe("limits shared by two gateways over one Redis", () => {
       GATEWAY_METRICS_PORT: "0",
       REDIS_URL: redis.socketPath,
       GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY),
+      GATEWAY_QUEUE_TIMEOUT_MS: "0",
       LOG_LEVEL: "silent",
     });
     const tenants = parseTenants(
@@ -212,10 +214,14 @@ describe("limits shared by two gateways over one Redis", () => {
     expect(denied.status).toBe(401);
   });
 
-  it("fails open while Redis is down (no 5xx, counted), and shares limits again once it is back", async () => {
+  it("fails open to each instance's share while Redis is down (no 5xx, counted), and shares limits again once it is back", async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // the burst refills, and both instances have said they are alive
+    emulator.reset();
     await redis.stop();
     const during = await burst();
-    expect(during.map((r) => r.status)).toEqual(Array(8).fill(200));
+    // Two instances seen alive: each admits its share of the one-second allowance, ⌊3 / 2⌋ = 1, from memory.
+    expect(during.filter((r) => r.status === 200)).toHaveLength(2);
+    expect(during.filter((r) => r.status === 429)).toHaveLength(6);
     const text = await (await fetch(gateways[0]!.metricsUrl!)).text();
     expect(parsePrometheus(text).get('gateway_store_errors_total{store="redis"}')).toBeGreaterThan(0);
 
@@ -224,5 +230,14 @@ describe("limits shared by two gateways over one Redis", () => {
     const after = await burst();
     expect(after.filter((r) => r.status === 200)).toHaveLength(3);
     expect(after.some((r) => r.status >= 500)).toBe(false);
+    // The restarted Redis is empty: its counters now hold the calls made during the outage (counted in memory and
+    // added back) and after it — exactly what the upstream served.
+    await new Promise((r) => setTimeout(r, 100));
+    const usage = await usageOf(gateways[0]!);
+    const stats = emulator.stats();
+    expect(stats.requests.total).toBe(5);
+    expect(usage.requests).toBe(stats.requests.total);
+    expect(usage.tokens.input).toBe(stats.tokens.input);
+    expect(usage.tokens.output).toBe(stats.tokens.output);
   });
 });

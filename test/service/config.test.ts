@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { capacityFor } from "../../service/src/config/capacity.js";
 import { ConfigError, DEFAULT_MODELS, loadConfig } from "../../service/src/config/env.js";
 import { parseTenants, sha256Hex } from "../../service/src/config/tenants.js";
 
@@ -80,6 +81,9 @@ describe("environment configuration", () => {
       redisTlsCaFile: undefined,
       storeFailure: "open",
       defaultOutputTokens: 1024,
+      capacity: { reservedInteractiveShare: 0.2, models: [] },
+      queueMax: 512,
+      queueTimeoutMs: 5000,
     });
     expect(loadConfig({ REDIS_URL: "/run/redis.sock", GATEWAY_STORE_FAILURE: "closed" }).quota).toMatchObject({
       redisUrl: "/run/redis.sock",
@@ -90,6 +94,62 @@ describe("environment configuration", () => {
       /REDIS_TLS_CA_FILE="\/ca.pem": needs a rediss:\/\/ REDIS_URL/,
     );
     expect(() => loadConfig({ GATEWAY_STORE_FAILURE: "maybe" })).toThrow(/GATEWAY_STORE_FAILURE="maybe"/);
+  });
+
+  it("reads upstream capacity per model and region from GATEWAY_CAPACITY, and says what is wrong with it", () => {
+    const capacity = JSON.stringify({
+      reservedInteractiveShare: 0.25,
+      models: [
+        { model: "gemini-2.5-flash", requestsPerMinute: 600, tokensPerMinute: 1_000_000 },
+        { model: "gemini-2.5-flash", region: "europe-west4", requestsPerMinute: 60 },
+      ],
+    });
+    const c = loadConfig({ GATEWAY_CAPACITY: capacity }).quota.capacity;
+    expect(c.reservedInteractiveShare).toBe(0.25);
+    expect(capacityFor(c, "gemini-2.5-flash", "europe-west4")?.requestsPerMinute).toBe(60);
+    expect(capacityFor(c, "gemini-2.5-flash", "us-central1")?.requestsPerMinute).toBe(600);
+    expect(capacityFor(c, "gemini-2.5-pro", "us-central1")).toBeUndefined();
+    expect(() => loadConfig({ GATEWAY_CAPACITY: "{models:[]}" })).toThrow(/GATEWAY_CAPACITY is not valid JSON/);
+    expect(() => loadConfig({ GATEWAY_CAPACITY: JSON.stringify({ models: [{ model: "gemini-2.5-flash" }] }) })).toThrow(
+      /GATEWAY_CAPACITY.models.0: give requestsPerMinute, tokensPerMinute or both/,
+    );
+    expect(() => loadConfig({ GATEWAY_CAPACITY: JSON.stringify({ reservedInteractiveShare: 1, models: [] }) })).toThrow(
+      /GATEWAY_CAPACITY.reservedInteractiveShare/,
+    );
+    expect(() =>
+      loadConfig({
+        GATEWAY_CAPACITY: JSON.stringify({
+          models: [
+            { model: "gemini-2.5-pro", requestsPerMinute: 1 },
+            { model: "gemini-2.5-pro", requestsPerMinute: 2 },
+          ],
+        }),
+      }),
+    ).toThrow(/gemini-2.5-pro is listed twice/);
+    expect(() => loadConfig({ GATEWAY_CAPACITY: JSON.stringify({ models: [], burst: 3 }) })).toThrow(
+      /GATEWAY_CAPACITY.\(root\): Unrecognized key/,
+    );
+  });
+
+  it("validates the budget kill switch settings", () => {
+    expect(loadConfig({}).budget).toBeUndefined();
+    const b = loadConfig({
+      GATEWAY_BUDGET_PUSH_AUDIENCE: "https://gateway.example.com/internal/budget-alerts",
+      GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT: "budget-push@my-project.iam.gserviceaccount.com",
+      GATEWAY_BUDGET_ALLOWLIST: "ops, oncall",
+    }).budget;
+    expect(b).toEqual({
+      pushAudience: "https://gateway.example.com/internal/budget-alerts",
+      pushServiceAccount: "budget-push@my-project.iam.gserviceaccount.com",
+      batchThreshold: 0.8,
+      allowlist: ["ops", "oncall"],
+    });
+    expect(() => loadConfig({ GATEWAY_BUDGET_PUSH_AUDIENCE: "https://x" })).toThrow(
+      /GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT: budget alerts need both/,
+    );
+    expect(() =>
+      loadConfig({ GATEWAY_BUDGET_PUSH_AUDIENCE: "https://x", GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT: "me@gmail.com" }),
+    ).toThrow(/must be a service account email/);
   });
 
   it("treats empty variables as unset and strips a trailing slash from the base URL", () => {

@@ -1,8 +1,10 @@
 /**
- * Usage and spend per tenant and model, per UTC day and month, in the shared store's counters: every instance adds
+ * Usage and spend per tenant and model — and per tenant and feature label (`x-gateway-feature`) — per UTC day and month, in the shared store's counters: every instance adds
  * to the same totals, so `GET /admin/usage` answers for the whole fleet. A call's counters are added together (the
- * Redis client pipelines commands issued in one tick: one round trip) after the answer has gone out; a store outage
- * loses those calls' counts and says so through `onStoreError`. Money is counted in integer micro-dollars.
+ * Redis client pipelines commands issued in one tick: one round trip) after the answer has gone out. During a store
+ * outage the increments are summed in memory (per counter and period, so bounded by tenants × models × fields) and
+ * added by `flush` once the store answers again — an add that timed out after Redis applied it is then counted twice,
+ * the lesser error than losing spend. Money is counted in integer micro-dollars.
  */
 import { StoreUnavailableError, type CounterRef, type Period, type Store } from "../store/store.js";
 import { usdMicros, type CallCost, type TokenUsage } from "./cost.js";
@@ -21,13 +23,18 @@ export interface UsageSummary {
   period: Period;
   /** A time inside the period (ISO 8601). */
   at: string;
-  tenants: Record<string, { total: ModelUsage; models: Record<string, ModelUsage> }>;
+  tenants: Record<
+    string,
+    { total: ModelUsage; models: Record<string, ModelUsage>; features: Record<string, ModelUsage> }
+  >;
 }
 
 export interface UsageLedger {
   /** Counts one finished call (fire-and-forget). */
-  add(tenant: string, model: string, tokens: TokenUsage, cost: CallCost | undefined): void;
+  add(tenant: string, model: string, tokens: TokenUsage, cost: CallCost | undefined, feature?: string): void;
   summary(period: Period, at?: number): Promise<UsageSummary>;
+  /** Adds what was counted in memory during a store outage; what still fails stays for the next flush. */
+  flush(): Promise<void>;
 }
 
 /** The counter of one tenant × model × field; spend limits (pipeline/admit.ts) read the `usd_micros` ones. */
@@ -35,13 +42,44 @@ export function usageCounterName(tenant: string, model: string, field: Field): s
   return `usage:${tenant}:${model}:${field}`;
 }
 
+/** The counter of one tenant × feature label × field (a separate family: a feature is not a model). */
+export function featureCounterName(tenant: string, feature: string, field: Field): string {
+  return `usage-feature:${tenant}:${feature}:${field}`;
+}
+
 export function createUsageLedger(
   store: Store,
-  bounds: { tenants: readonly string[]; models: readonly string[] },
+  bounds: {
+    tenants: readonly string[];
+    models: readonly string[];
+    /** Each tenant's feature labels (the tenants file's closed lists). */
+    features?: Readonly<Record<string, readonly string[]>>;
+  },
   onStoreError: (err: StoreUnavailableError) => void,
 ): UsageLedger {
+  // Increments the store did not take, summed per counter and period start.
+  const pending = new Map<string, { ref: CounterRef; amount: number }>();
+  const keep = (ref: CounterRef, amount: number) => {
+    const key = `${ref.name}|${ref.period}|${periodStart(ref.period, ref.at!)}`;
+    const p = pending.get(key);
+    if (p) p.amount += amount;
+    else pending.set(key, { ref, amount });
+  };
   return {
-    add(tenant, model, t, cost) {
+    async flush() {
+      const batch = [...pending.values()];
+      pending.clear();
+      await Promise.all(
+        batch.map(({ ref, amount }) =>
+          store.counters.add(ref, amount).catch((err: unknown) => {
+            if (err instanceof StoreUnavailableError) keep(ref, amount);
+          }),
+        ),
+      );
+    },
+
+    add(tenant, model, t, cost, feature) {
+      const at = Date.now();
       const amounts: Record<Field, number> = {
         requests: 1,
         input: t.input + t.toolUsePrompt,
@@ -53,36 +91,49 @@ export function createUsageLedger(
       for (const period of PERIODS) {
         for (const field of FIELDS) {
           if (amounts[field] === 0) continue;
-          store.counters
-            .add({ name: usageCounterName(tenant, model, field), period }, amounts[field])
-            .catch((err: unknown) => {
-              if (err instanceof StoreUnavailableError) onStoreError(err);
+          const names = [usageCounterName(tenant, model, field)];
+          if (feature) names.push(featureCounterName(tenant, feature, field));
+          for (const name of names) {
+            const ref: CounterRef = { name, period, at };
+            store.counters.add(ref, amounts[field]).catch((err: unknown) => {
+              if (!(err instanceof StoreUnavailableError)) return;
+              onStoreError(err);
+              keep(ref, amounts[field]);
             });
+          }
         }
       }
     },
 
     async summary(period, at = Date.now()) {
+      const features = (tenant: string) => bounds.features?.[tenant] ?? [];
       const refs: CounterRef[] = [];
       for (const tenant of bounds.tenants) {
         for (const model of bounds.models) {
           for (const field of FIELDS) refs.push({ name: usageCounterName(tenant, model, field), period, at });
         }
+        for (const feature of features(tenant)) {
+          for (const field of FIELDS) refs.push({ name: featureCounterName(tenant, feature, field), period, at });
+        }
       }
       const values = await store.counters.readMany(refs);
-      const tenants: UsageSummary["tenants"] = {};
       let i = 0;
+      const next = (): ModelUsage | undefined => {
+        const v = Object.fromEntries(FIELDS.map((f) => [f, values[i++] ?? 0])) as Record<Field, number>;
+        if (v.requests === 0 && v.usd_micros === 0) return undefined;
+        return {
+          requests: v.requests,
+          tokens: { input: v.input, cachedInput: v.cached_input, output: v.output, reasoning: v.reasoning },
+          usd: v.usd_micros / 1e6,
+        };
+      };
+      const tenants: UsageSummary["tenants"] = {};
       for (const tenant of bounds.tenants) {
         const total = emptyUsage();
         const models: Record<string, ModelUsage> = {};
         for (const model of bounds.models) {
-          const v = Object.fromEntries(FIELDS.map((f) => [f, values[i++] ?? 0])) as Record<Field, number>;
-          if (v.requests === 0 && v.usd_micros === 0) continue;
-          const u: ModelUsage = {
-            requests: v.requests,
-            tokens: { input: v.input, cachedInput: v.cached_input, output: v.output, reasoning: v.reasoning },
-            usd: v.usd_micros / 1e6,
-          };
+          const u = next();
+          if (!u) continue;
           models[model] = u;
           total.requests += u.requests;
           total.tokens.input += u.tokens.input;
@@ -91,11 +142,23 @@ export function createUsageLedger(
           total.tokens.reasoning += u.tokens.reasoning;
           total.usd = Math.round((total.usd + u.usd) * 1e6) / 1e6;
         }
-        tenants[tenant] = { total, models };
+        const byFeature: Record<string, ModelUsage> = {};
+        for (const feature of features(tenant)) {
+          const u = next();
+          if (u) byFeature[feature] = u;
+        }
+        tenants[tenant] = { total, models, features: byFeature };
       }
       return { period, at: new Date(at).toISOString(), tenants };
     },
   };
+}
+
+function periodStart(period: Period, at: number): number {
+  const d = new Date(at);
+  return period === "day"
+    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
 function emptyUsage(): ModelUsage {

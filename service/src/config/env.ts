@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { GEMINI_MODELS, MODEL_ID_PATTERN } from "../wire/gemini.js";
+import { parseCapacity, type Capacity } from "./capacity.js";
 
 /** Trace exporters (telemetry/tracing.ts implements them; named here so config does not import telemetry). */
 export const TRACE_EXPORTERS = ["none", "cloud-trace"] as const;
@@ -36,6 +37,13 @@ export const ENV = {
   REDIS_TLS_CA_FILE: "REDIS_TLS_CA_FILE", // PEM of the server CA for rediss:// (Memorystore in-transit encryption)
   STORE_FAILURE: "GATEWAY_STORE_FAILURE", // open | closed: what limits do while Redis is unreachable
   DEFAULT_OUTPUT_TOKENS: "GATEWAY_DEFAULT_OUTPUT_TOKENS", // output tokens reserved when a request sets no maximum
+  CAPACITY: "GATEWAY_CAPACITY", // JSON: upstream capacity per model (and region) shared by all instances; see README
+  QUEUE_MAX: "GATEWAY_QUEUE_MAX", // calls one instance may hold waiting for capacity
+  QUEUE_TIMEOUT_MS: "GATEWAY_QUEUE_TIMEOUT_MS", // a call's deadline when the client sends no X-Server-Timeout
+  BUDGET_PUSH_AUDIENCE: "GATEWAY_BUDGET_PUSH_AUDIENCE", // the OIDC audience of budget alerts pushed by Pub/Sub
+  BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
+  BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
+  BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise. */
@@ -91,6 +99,24 @@ const EnvSchema = z
     [ENV.REDIS_TLS_CA_FILE]: z.string().min(1).optional(),
     [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
     [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
+    [ENV.CAPACITY]: z.string().min(1).optional(),
+    [ENV.QUEUE_MAX]: int(0, 100_000).default(512),
+    [ENV.QUEUE_TIMEOUT_MS]: int(0, 600_000).default(5_000),
+    [ENV.BUDGET_PUSH_AUDIENCE]: z.string().min(1).optional(),
+    [ENV.BUDGET_PUSH_SERVICE_ACCOUNT]: z
+      .string()
+      .regex(/^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, "must be a service account email")
+      .optional(),
+    [ENV.BUDGET_BATCH_THRESHOLD]: z.coerce.number().gt(0).max(1).default(0.8),
+    [ENV.BUDGET_ALLOWLIST]: z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
@@ -101,6 +127,13 @@ const EnvSchema = z
         code: "custom",
         path: [ENV.PROJECT],
         message: `is required when ${ENV.TRACE_EXPORTER}=cloud-trace (the project that receives the spans)`,
+      });
+    }
+    if (!env[ENV.BUDGET_PUSH_AUDIENCE] !== !env[ENV.BUDGET_PUSH_SERVICE_ACCOUNT]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [env[ENV.BUDGET_PUSH_AUDIENCE] ? ENV.BUDGET_PUSH_SERVICE_ACCOUNT : ENV.BUDGET_PUSH_AUDIENCE],
+        message: `budget alerts need both ${ENV.BUDGET_PUSH_AUDIENCE} and ${ENV.BUDGET_PUSH_SERVICE_ACCOUNT}`,
       });
     }
     if (env[ENV.UPSTREAM] === "vertex" && !env[ENV.PROJECT]) {
@@ -143,10 +176,28 @@ export interface Config {
     /** Undefined: the in-memory store (one instance). */
     readonly redisUrl: string | undefined;
     readonly redisTlsCaFile: string | undefined;
-    /** open: admit without limits while the store is unreachable; closed: refuse limited tenants with 429. */
+    /**
+     * open: while the store is unreachable, limit locally to this instance's share of each limit (the limit divided by
+     * the instances last seen alive); closed: refuse limited tenants with 429.
+     */
     readonly storeFailure: "open" | "closed";
     readonly defaultOutputTokens: number;
+    /** Upstream capacity shared by every instance (config/capacity.ts); empty = none configured. */
+    readonly capacity: Capacity;
+    /** Calls one instance may hold waiting for capacity; 0 = refuse at once. */
+    readonly queueMax: number;
+    /** How long a call may wait when the client sends no X-Server-Timeout. */
+    readonly queueTimeoutMs: number;
   };
+  /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
+  readonly budget:
+    | {
+        readonly pushAudience: string;
+        readonly pushServiceAccount: string;
+        readonly batchThreshold: number;
+        readonly allowlist: readonly string[];
+      }
+    | undefined;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +222,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  let capacity: Capacity;
+  try {
+    capacity = parseCapacity(e[ENV.CAPACITY], ENV.CAPACITY);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
+  }
   const kind = e[ENV.UPSTREAM] ?? (e[ENV.PROJECT] ? "vertex" : "emulator");
   const config: Config = {
     port: e[ENV.PORT],
@@ -198,9 +255,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       redisTlsCaFile: e[ENV.REDIS_TLS_CA_FILE],
       storeFailure: e[ENV.STORE_FAILURE],
       defaultOutputTokens: e[ENV.DEFAULT_OUTPUT_TOKENS],
+      capacity,
+      queueMax: e[ENV.QUEUE_MAX],
+      queueTimeoutMs: e[ENV.QUEUE_TIMEOUT_MS],
     },
+    budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
+      batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
+      allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],
+    }),
   };
   return deepFreeze(config);
+}
+
+function budgetOf(
+  pushAudience: string | undefined,
+  pushServiceAccount: string | undefined,
+  rest: { batchThreshold: number; allowlist: readonly string[] },
+): Config["budget"] {
+  return pushAudience && pushServiceAccount ? { pushAudience, pushServiceAccount, ...rest } : undefined;
 }
 
 function deepFreeze<T extends object>(o: T): T {

@@ -17,6 +17,10 @@ export type Priority = (typeof PRIORITIES)[number];
 export const INJECTION_ACTIONS = ["off", "log", "flag", "block"] as const;
 export type InjectionAction = (typeof INJECTION_ACTIONS)[number];
 
+/** A feature label is a Vertex label value and a counter name part. */
+export const FEATURE_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+export const MAX_FEATURES = 50;
+
 const ARMOR_TEMPLATE = /^projects\/[a-z0-9-]+\/locations\/[a-z0-9-]+\/templates\/[A-Za-z0-9_-]+$/;
 
 const TenantSchema = z.strictObject({
@@ -42,6 +46,21 @@ const TenantSchema = z.strictObject({
       usdPerDay: z.number().positive().optional(),
       usdPerMonth: z.number().positive().optional(),
     })
+    .optional(),
+  /**
+   * Feature labels this tenant's clients may send in `x-gateway-feature` (usage and spend are then also counted per
+   * feature). A closed list keeps the label bounded; absent = the header is refused.
+   */
+  features: z
+    .array(
+      z
+        .string()
+        .regex(
+          FEATURE_PATTERN,
+          "feature labels are lowercase letters, digits, _ or -, starting with a letter (at most 63)",
+        ),
+    )
+    .max(MAX_FEATURES, `at most ${MAX_FEATURES} feature labels per tenant`)
     .optional(),
   /** The gateway's prompt-injection scorer: what to do with a flagged prompt. Default: log it in the audit record. */
   injection: z
@@ -71,6 +90,8 @@ export interface Tenant {
   /** Undefined means every served model ("*"). */
   readonly models: ReadonlySet<string> | undefined;
   readonly priority: Priority;
+  /** Feature labels the tenant may send in `x-gateway-feature`; empty = none. */
+  readonly features: ReadonlySet<string>;
   readonly injection: { readonly action: InjectionAction; readonly threshold: number | undefined };
   /** Undefined when the tenant has no limit at all (then admission costs nothing). */
   readonly limits: TenantLimits | undefined;
@@ -128,6 +149,7 @@ export function parseTenants(doc: unknown, servedModels: readonly string[], sour
       keySha256: keys,
       models: t.models.includes("*") ? undefined : new Set(t.models),
       priority: t.priority,
+      features: new Set(t.features ?? []),
       injection: { action: t.injection?.action ?? "log", threshold: t.injection?.threshold },
       limits: t.limits && Object.values(t.limits).some((v) => v !== undefined) ? { ...t.limits } : undefined,
       modelArmor: t.modelArmor && {

@@ -17,26 +17,26 @@ export interface CandidateOutput {
   finishReason: FinishReasonName;
 }
 
+// 64 three-letter words, so that every piece but the first is exactly four characters (a space and a word) and the
+// first is three: one word is one token is four characters, Google's rule of thumb, exactly. Any client's chars/4
+// estimate of a partial answer (a stream cut mid-way) therefore equals the emulator's own count.
 const VOCABULARY = (
-  "gateway model token stream region quota latency cloud river signal answer prompt vector cache window " +
-  "request budget policy tenant metric cluster packet lantern harbor meadow copper silver orbit canvas " +
-  "garden beacon engine compass thread needle ember granite valley summit falcon willow quartz pillar " +
-  "ocean forest delta kernel socket buffer shard ledger cobalt amber pebble spiral mirror harvest echo " +
-  "crystal timber"
+  "act air ant ape arc ark art ash bay bee bit bog bow box bud bug cab cap cat cod cog cow cub cup dam den dew dot " +
+  "elm emu eel fan fig fin fir fox gem gnu hat hay hen hut ice ink inn ivy jar jay jet key kit lab log map mat mud " +
+  "net oak oar owl pea pen pod rim"
 ).split(" ");
 const V = VOCABULARY.length;
 
-/** Every piece variant precomputed once: [leading space][capitalised][trailing period] x word. */
+/** Every piece variant precomputed once: [leading space][capitalised] x word. Sentences start with a capital. */
 const PIECES: string[] = [];
 for (let space = 0; space < 2; space++)
   for (let cap = 0; cap < 2; cap++)
-    for (let dot = 0; dot < 2; dot++)
-      for (const w of VOCABULARY) {
-        const word = cap ? w[0]!.toUpperCase() + w.slice(1) : w;
-        PIECES.push(`${space ? " " : ""}${word}${dot ? "." : ""}`);
-      }
-const piece = (space: boolean, cap: boolean, dot: boolean, w: number): string =>
-  PIECES[(((space ? 1 : 0) * 2 + (cap ? 1 : 0)) * 2 + (dot ? 1 : 0)) * V + w]!;
+    for (const w of VOCABULARY) {
+      const word = cap ? w[0]!.toUpperCase() + w.slice(1) : w;
+      PIECES.push(`${space ? " " : ""}${word}`);
+    }
+const piece = (space: boolean, cap: boolean, w: number): string =>
+  PIECES[((space ? 1 : 0) * 2 + (cap ? 1 : 0)) * V + w]!;
 
 /** sfc32: tiny, fast, good enough statistically for picking words; returns uint32. */
 function sfc32(a: number, b: number, c: number, d: number): () => number {
@@ -55,7 +55,7 @@ function sfc32(a: number, b: number, c: number, d: number): () => number {
   };
 }
 
-function words(rand: () => number, count: number, natural: number): string[] {
+function words(rand: () => number, count: number): string[] {
   const out = new Array<string>(count);
   let sentenceLeft = 0;
   for (let i = 0; i < count; i++) {
@@ -63,10 +63,7 @@ function words(rand: () => number, count: number, natural: number): string[] {
     if (start) sentenceLeft = 6 + (rand() % 9); // sentences of 6..14 words
     sentenceLeft--;
     const w = rand() % V;
-    // The last word of the natural answer always closes its sentence; a cut-off answer simply stops.
-    const dot = sentenceLeft === 0 || i === natural - 1;
-    if (dot) sentenceLeft = 0;
-    out[i] = piece(i > 0, start, dot, w);
+    out[i] = piece(i > 0, start, w);
   }
   return out;
 }
@@ -131,7 +128,7 @@ export function generateCandidates(input: GenerateInput): CandidateOutput[] {
   for (let i = 0; i < n; i++) {
     const h = (i === n - 1 ? base : base.copy()).update(`\u0004${i}`).digest();
     const rand = sfc32(h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12));
-    const pieces = words(rand, count, natural);
+    const pieces = words(rand, count);
     const cut = stops?.length ? cutAtStop(pieces, stops) : null;
     if (cut) out.push({ pieces: cut, finishReason: "STOP" });
     else out.push({ pieces, finishReason: truncated ? "MAX_TOKENS" : "STOP" });

@@ -1,30 +1,31 @@
 /**
- * Stage: admit. A tenant's shared limits, decided in one store round trip before anything is spent:
+ * Stage: admit. Decides, before anything is spent, whether a call may go upstream now, later or not at all:
  *
- * - requests per minute, as a GCRA window with the same rate but a burst of one second's worth (limit b ≈ rpm/60
- *   over 60,000 × b / rpm ms). A burst of a whole minute would let ~2 × the limit through in a tenant's first
- *   minute, more than an upstream with the same per-minute quota accepts;
- * - requests per day (rolling day);
- * - tokens per minute: the call's estimate (accounting/estimate.ts) is held as a reservation and reconciled to the
- *   actual usage after the call (`settle`).
+ * 1. the budget kill switch (budget/kill-switch.ts): a project budget past its threshold pauses batch traffic, past
+ *    100% all but allow-listed tenants — a local check, no I/O;
+ * 2. spend limits (`usdPerDay`, `usdPerMonth`): the spend so far (accounting/usage.ts counters) plus this call's
+ *    estimated cost must stay within the limit. A read, then the call: concurrent calls can overshoot by at most
+ *    their own estimated costs, which is the price of not serializing a tenant's calls;
+ * 3. the shared windows (quota/windows.ts): the tenant's requests per minute and per day, the upstream capacity of
+ *    the model (with batch kept out of the interactive reserve), and tokens per minute, where the call's estimate is
+ *    held as a reservation and reconciled to the actual usage after the call (`settle`). One store round trip.
  *
- * - spend per UTC day and month (`usdPerDay`, `usdPerMonth`): the spend so far (accounting/usage.ts counters) plus
- *   this call's estimated cost must stay within the limit. A read, then the call: concurrent calls can overshoot by
- *   at most their own estimated costs, which is the price of not serializing a tenant's calls.
- *
- * Refused → 429 RESOURCE_EXHAUSTED with Retry-After and a RetryInfo detail, naming the limit. A tenant without
- * limits costs nothing here. When the store cannot answer: fail-open (default) admits and counts it, fail-closed
- * refuses with 429 — never a 5xx because of Redis.
+ * Refused by a window → the call waits in this instance's queue (quota/wait-queue.ts) up to its deadline; when the
+ * queue is full or the deadline cannot be met → 429 RESOURCE_EXHAUSTED with Retry-After and RetryInfo, naming the
+ * limit. When the store cannot answer: fail-open (default) limits locally to this instance's share of each window
+ * (the limit divided by the instances last seen alive) and skips spend checks; fail-closed refuses with 429. Never a
+ * 5xx because of Redis.
  */
 import { usdMicros } from "../accounting/cost.js";
 import { usageCounterName } from "../accounting/usage.js";
-import type { Tenant, TenantLimits } from "../config/tenants.js";
-import type { Charge, Reservation, Store, Window, WindowState } from "../store/store.js";
+import { capacityFor, type Capacity } from "../config/capacity.js";
+import type { Priority, Tenant, TenantLimits } from "../config/tenants.js";
+import { createMemoryStore } from "../store/memory.js";
+import type { Reservation, Store, WindowState } from "../store/store.js";
 import { StoreUnavailableError } from "../store/store.js";
 import { errors, type GatewayError } from "../wire/errors.js";
-
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
+import { asCharges, asWindows, callWindows, NO_WINDOWS, shareOf, type CallWindows } from "../quota/windows.js";
+import { createWaitQueue, type TryResult } from "../quota/wait-queue.js";
 
 export interface AdmitOptions {
   store: Store;
@@ -35,73 +36,226 @@ export interface AdmitOptions {
   onStoreError: (err: StoreUnavailableError) => void;
   /** Served models: a tenant's spend is the sum of its usage counters over them. */
   models: readonly string[];
+  capacity: Capacity;
+  /** The region calls are sent to (capacity entries may be per region). */
+  region: string;
+  queueMax: number;
+  /** Told when a call enters or leaves the queue. */
+  onQueueDepth: (priority: Priority, delta: 1 | -1) => void;
+  /** Gateway instances last seen alive (store presence): the divisor of the fail-open local share. */
+  instances: () => number;
+  /** The budget kill switch; undefined when not configured. */
+  budget?: { refusal(tenantId: string, priority: Priority): GatewayError | undefined } | undefined;
 }
 
-/** What admission needs to know about the call before it is made. */
+/** What admission needs to know about a call before it is made. */
+export interface AdmitCall {
+  tenant: Tenant;
+  model: string;
+  priority: Priority;
+  /** Estimated tokens and cost; only computed when a window or spend limit needs it. */
+  estimate: () => CallEstimate;
+  /** Epoch ms after which the call is no longer worth making (X-Server-Timeout or the configured default). */
+  deadline: number;
+  /** The client going away. */
+  signal: AbortSignal;
+}
+
 export interface CallEstimate {
   tokens: number;
   usdMicros: number;
 }
 
+/** A token reservation and the store that holds it (the shared one, or the local one during an outage). */
+export interface Hold {
+  reservation: Reservation;
+  store: Store;
+}
+
 export type Admission =
   | {
       admitted: true;
-      /** The token hold to settle after the call; null when no token limit applies or the store was bypassed. */
-      reservation: Reservation | null;
+      /** The token hold to settle after the call; null when no token window applies. */
+      hold: Hold | null;
       /** Rate-limit response headers (x-ratelimit-*). */
       headers: Record<string, string>;
+      /** Time spent waiting in the queue. */
+      queuedMs: number;
     }
-  /** `rate`: a request or token limit; `spend`: a USD limit; `store`: the store is down and limits fail closed. */
-  | { admitted: false; scope: "rate" | "spend" | "store"; error: GatewayError };
+  | {
+      admitted: false;
+      /**
+       * `tenant`/`capacity`: a window; `queue`: the queue was full; `spend`: a USD limit; `budget`: the project budget
+       * kill switch; `store`: the store is down and limits fail closed.
+       */
+      scope: "tenant" | "capacity" | "queue" | "spend" | "budget" | "store";
+      error: GatewayError;
+    };
 
-const NO_LIMITS: Admission = Object.freeze({ admitted: true, reservation: null, headers: {} }) as Admission;
+type Decision = TryResult<{
+  hold: Hold | null;
+  headers: Record<string, string>;
+  refusal?: GatewayError;
+  scope?: "tenant" | "capacity";
+}>;
+
+const NOTHING_HELD: Admission = Object.freeze({ admitted: true, hold: null, headers: {}, queuedMs: 0 }) as Admission;
 
 export function createAdmission(o: AdmitOptions) {
+  // The fail-open limiter: this instance's share of every window, kept in memory while the store is unreachable.
+  const local = createMemoryStore();
+  const queue = createWaitQueue<Decision["value"]>({
+    max: o.queueMax,
+    onDepth: o.onQueueDepth,
+    release: (v) => {
+      if (v.hold) settle(v.hold, 0);
+    },
+  });
+
+  function settle(hold: Hold | null, actualTokens: number): void {
+    if (!hold) return;
+    hold.store.windows.reconcile(hold.reservation, actualTokens).catch((err: unknown) => {
+      if (err instanceof StoreUnavailableError) o.onStoreError(err);
+    });
+  }
+
+  /** One try against the windows: the shared store, else (fail-open) this instance's share in memory. */
+  async function decide(tenant: Tenant, w: CallWindows, tokens: number): Promise<Decision | "store-down"> {
+    try {
+      return await decideOn(o.store, tenant, w, tokens);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      o.onStoreError(err);
+      if (o.storeFailure === "closed") return "store-down";
+      const n = Math.max(1, o.instances());
+      const shared: CallWindows = {
+        requests: w.requests.map((x) => shareOf(x, n, 1)),
+        tokens: w.tokens.map((x) => shareOf(x, n, tokens)),
+      };
+      return decideOn(local, tenant, shared, tokens);
+    }
+  }
+
+  async function decideOn(store: Store, tenant: Tenant, w: CallWindows, tokens: number): Promise<Decision> {
+    const d = await store.windows.admit(
+      asCharges(w.requests, 1),
+      w.tokens.length ? { windows: asWindows(w.tokens), amount: tokens, ttlMs: o.reservationTtlMs } : undefined,
+    );
+    const headers = rateLimitHeaders(tenant.limits, d.windows);
+    if (d.admitted) {
+      return { admitted: true, value: { hold: d.reservation && { reservation: d.reservation, store }, headers } };
+    }
+    const refused = [...w.requests, ...w.tokens].find((x) => x.key === d.refusedBy);
+    const label = refused?.label ?? d.refusedBy;
+    const message =
+      d.retryAfterMs === null
+        ? `This request's estimated ${tokens} tokens exceed ${label}; lower maxOutputTokens or the prompt.`
+        : `Quota exceeded: ${label}. Retry after ${Math.ceil(d.retryAfterMs / 1000)} s.`;
+    return {
+      admitted: false,
+      refusedBy: d.refusedBy,
+      retryAfterMs: d.retryAfterMs,
+      value: {
+        hold: null,
+        headers,
+        refusal: errors.rateLimited(message, d.retryAfterMs, headers),
+        scope: refused?.scope ?? "tenant",
+      },
+    };
+  }
+
   return {
-    /** Decides; a refusal carries the 429 to answer with. */
-    async admit(tenant: Tenant, estimate: CallEstimate): Promise<Admission> {
+    /** Decides, waiting in the queue when a window has no room yet; a refusal carries the 429 to answer with. */
+    async admit(call: AdmitCall): Promise<Admission> {
+      const { tenant, priority } = call;
+      const budgetRefusal = o.budget?.refusal(tenant.id, priority);
+      if (budgetRefusal) return { admitted: false, scope: "budget", error: budgetRefusal };
       const limits = tenant.limits;
-      if (!limits) return NO_LIMITS;
-      const { charges, tokens } = windowsOf(tenant.id, limits);
-      try {
-        if (limits.usdPerDay || limits.usdPerMonth) {
-          const error = await checkSpend(o, tenant.id, limits, estimate.usdMicros);
+      const entry = capacityFor(o.capacity, call.model, o.region);
+      const spendLimited = !!(limits?.usdPerDay || limits?.usdPerMonth);
+      if (!entry && !limits) return NOTHING_HELD;
+      const estimate = call.estimate();
+      if (spendLimited) {
+        try {
+          const error = await checkSpend(o, tenant.id, limits!, estimate.usdMicros);
           if (error) return { admitted: false, scope: "spend", error };
+        } catch (err) {
+          if (!(err instanceof StoreUnavailableError)) throw err;
+          o.onStoreError(err);
+          if (o.storeFailure === "closed") return storeDown();
+          // Fail-open: spend so far is unknown while the store is down; the call goes on to the window checks.
         }
-        if (!charges.length && !tokens) return NO_LIMITS;
-        const decision = await o.store.windows.admit(
-          charges,
-          tokens ? { windows: [tokens], amount: estimate.tokens, ttlMs: o.reservationTtlMs } : undefined,
-        );
-        const headers = rateLimitHeaders(limits, decision.windows);
-        if (!decision.admitted) {
-          return {
-            admitted: false,
-            scope: "rate",
-            error: refusal(limits, decision.refusedBy, decision.retryAfterMs, headers),
-          };
-        }
-        return { admitted: true, reservation: decision.reservation, headers };
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        o.onStoreError(err);
-        if (o.storeFailure === "open") return NO_LIMITS;
-        const error = errors.rateLimited("The gateway's quota store is unavailable; retry shortly.", 1000);
-        return { admitted: false, scope: "store", error };
       }
+      const capacity = entry && {
+        entry,
+        key: `${entry.model}@${entry.region ?? "*"}`,
+        reservedShare: o.capacity.reservedInteractiveShare,
+      };
+      const w = callWindows(tenant.id, limits, capacity, priority, estimate.tokens);
+      if (w === NO_WINDOWS) return NOTHING_HELD;
+
+      const first = await decide(tenant, w, estimate.tokens);
+      if (first === "store-down") return storeDown();
+      if (first.admitted) return { admitted: true, ...first.value, queuedMs: 0 };
+      if (first.retryAfterMs === null) return refusedBy(first.value);
+
+      const started = Date.now();
+      const waited = await queue.wait(
+        { refusedBy: first.refusedBy, retryAfterMs: first.retryAfterMs, value: first.value },
+        { priority, deadline: call.deadline, signal: call.signal },
+        async () => {
+          const d = await decide(tenant, w, estimate.tokens);
+          // Fail-closed while waiting: give up at the deadline rather than spin on a down store.
+          return d === "store-down"
+            ? { admitted: false, refusedBy: "store", retryAfterMs: 1000, value: { hold: null, headers: {} } }
+            : d;
+        },
+      );
+      if (waited.admitted) return { admitted: true, ...waited.value, queuedMs: Date.now() - started };
+      if (waited.reason === "full") {
+        const error = waited.last.refusal ?? errors.rateLimited("The gateway's admission queue is full.", 1000);
+        return {
+          admitted: false,
+          scope: "queue",
+          error: errors.rateLimited(
+            `${error.message} The gateway's admission queue is full (${o.queueMax} calls waiting).`,
+            retryAfterOf(error),
+            waited.last.headers,
+          ),
+        };
+      }
+      if (waited.last.refusal) return refusedBy(waited.last);
+      return storeDown();
     },
 
     /** Corrects the token hold to what the call used; errors are reported, never thrown (the answer is sent). */
-    settle(reservation: Reservation | null, actualTokens: number): void {
-      if (!reservation) return;
-      o.store.windows.reconcile(reservation, actualTokens).catch((err: unknown) => {
-        if (err instanceof StoreUnavailableError) o.onStoreError(err);
-      });
+    settle,
+
+    /** Calls waiting now. */
+    get queued(): number {
+      return queue.size;
     },
   };
 }
 
 export type AdmissionStage = ReturnType<typeof createAdmission>;
+
+function refusedBy(v: Decision["value"]): Admission {
+  return { admitted: false, scope: v.scope ?? "tenant", error: v.refusal! };
+}
+
+function storeDown(): Admission {
+  return {
+    admitted: false,
+    scope: "store",
+    error: errors.rateLimited("The gateway's quota store is unavailable; retry shortly.", 1000),
+  };
+}
+
+function retryAfterOf(e: GatewayError): number | null {
+  const s = e.headers?.["retry-after"];
+  return s === undefined ? null : Number(s) * 1000;
+}
 
 /** The 429 when the spend so far plus this call's estimate would cross a day or month limit; else undefined. */
 async function checkSpend(
@@ -137,44 +291,17 @@ async function checkSpend(
   return undefined;
 }
 
-function windowsOf(tenant: string, l: TenantLimits): { charges: Charge[]; tokens: Window | undefined } {
-  const charges: Charge[] = [];
-  if (l.requestsPerMinute) {
-    const burst = Math.max(1, Math.ceil(l.requestsPerMinute / 60));
-    const periodMs = Math.max(1, Math.round((MINUTE_MS * burst) / l.requestsPerMinute));
-    // The period is part of the key: a window's key must keep its period (store.ts).
-    charges.push({ key: `t:${tenant}:rpm:${periodMs}`, limit: burst, periodMs, cost: 1 });
-  }
-  if (l.requestsPerDay) charges.push({ key: `t:${tenant}:rpd`, limit: l.requestsPerDay, periodMs: DAY_MS, cost: 1 });
-  const tokens = l.tokensPerMinute
-    ? { key: `t:${tenant}:tpm`, limit: l.tokensPerMinute, periodMs: MINUTE_MS }
-    : undefined;
-  return { charges, tokens };
-}
-
-function refusal(
-  l: TenantLimits,
-  refusedBy: string,
-  retryAfterMs: number | null,
-  headers: Record<string, string>,
-): GatewayError {
-  const what = refusedBy.includes(":rpm:")
-    ? `${l.requestsPerMinute} requests per minute`
-    : refusedBy.endsWith(":rpd")
-      ? `${l.requestsPerDay} requests per day`
-      : `${l.tokensPerMinute} tokens per minute`;
-  const message =
-    retryAfterMs === null
-      ? `This request's estimated tokens exceed the tenant's limit of ${what}; lower maxOutputTokens or the prompt.`
-      : `Quota exceeded: the tenant's limit of ${what}. Retry after ${Math.ceil(retryAfterMs / 1000)} s.`;
-  return errors.rateLimited(message, retryAfterMs, headers);
-}
-
-/** `x-ratelimit-*` for the request and token windows: limit, what is left now, seconds until fully refilled. */
-function rateLimitHeaders(l: TenantLimits, windows: readonly WindowState[]): Record<string, string> {
+/** `x-ratelimit-*` for the tenant's request and token windows: limit, what is left now, seconds until refilled. */
+function rateLimitHeaders(l: TenantLimits | undefined, windows: readonly WindowState[]): Record<string, string> {
   const headers: Record<string, string> = {};
+  if (!l) return headers;
   for (const w of windows) {
-    const kind = w.key.includes(":rpm:") ? "requests" : w.key.endsWith(":tpm") ? "tokens" : undefined;
+    const kind =
+      w.key.endsWith(":rpm") && w.key.startsWith("t:")
+        ? "requests"
+        : w.key.endsWith(":tpm") && w.key.startsWith("t:")
+          ? "tokens"
+          : undefined;
     if (!kind) continue;
     headers[`x-ratelimit-limit-${kind}`] = String(kind === "requests" ? l.requestsPerMinute : l.tokensPerMinute);
     headers[`x-ratelimit-remaining-${kind}`] = String(w.remaining);

@@ -25,8 +25,9 @@ import type { Keyring } from "./authenticate.js";
 import type { RouteTarget } from "./call.js";
 import { guard, injectionBlock } from "./guard.js";
 import type { AdmissionStage } from "./admit.js";
-import { estimateTokens } from "../accounting/estimate.js";
-import type { Reservation } from "../store/store.js";
+import { estimateTokens, type TokenEstimate } from "../accounting/estimate.js";
+import type { Hold } from "./admit.js";
+import type { Priority, Tenant } from "../config/tenants.js";
 import type { UsageLedger } from "../accounting/usage.js";
 import { readBody } from "./read-body.js";
 import { relay, statusForHttp, type RelayResult } from "./relay.js";
@@ -37,6 +38,8 @@ export interface PipelineDeps {
   admission: AdmissionStage;
   /** Output tokens reserved for a request that sets no maxOutputTokens. */
   defaultOutputTokens: number;
+  /** A call's deadline when the client sends no X-Server-Timeout (how long it may wait for admission). */
+  queueTimeoutMs: number;
   usage: UsageLedger;
   servedModels: ReadonlySet<string>;
   provider: Provider;
@@ -89,7 +92,9 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     let upstreamStarted: number | undefined;
     let upstreamStatus: number | undefined;
     let upstreamWaitMs = 0; // until the upstream's part of the response head was known (see relay's BeforeHead)
-    let reservation: Reservation | null = null;
+    let hold: Hold | null = null;
+    let estimate: TokenEstimate | undefined;
+    let requestDoc: Readonly<Record<string, unknown>> | undefined;
     try {
       if (lifecycle.draining) {
         res.setHeader("connection", "close");
@@ -105,6 +110,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       const raw = await trace.stage("read_body", () => readBody(req, deps.maxBodyBytes));
       r.http.requestBytes = raw.length;
       const body = trace.stage("validate", () => validateBody(resolved.method, raw));
+      requestDoc = body.doc;
       r.promptSha256 = promptFingerprint(body.doc);
       const verdict = trace.stage("guard", () => guard(body, tenant));
       r.injection = verdict.injection;
@@ -113,24 +119,40 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       if (verdict.injection?.flagged && verdict.injection.action === "flag") {
         res.setHeader("x-gateway-flagged", "prompt-injection");
       }
-      if (tenant.limits && resolved.method !== "countTokens") {
-        const tokens = estimateTokens(body.doc, deps.defaultOutputTokens);
-        const cost = costOf(deps.prices, resolved.model, {
-          promptTokenCount: tokens.prompt,
-          candidatesTokenCount: tokens.output,
-        });
-        const estimate = { tokens: tokens.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
-        const admitted = await trace.stage("admit", () => deps.admission.admit(tenant, estimate));
+      const priority = priorityOf(req.headers[PRIORITY_HEADER], tenant);
+      r.priority = priority;
+      r.feature = featureOf(req.headers[FEATURE_HEADER], tenant);
+      const deadline = Date.now() + (serverTimeoutMs(req.headers["x-server-timeout"]) ?? deps.queueTimeoutMs);
+      if (resolved.method !== "countTokens") {
+        const admitted = await trace.stage("admit", () =>
+          deps.admission.admit({
+            tenant,
+            model: resolved.model,
+            priority,
+            estimate: () => {
+              estimate = estimateTokens(body.doc, deps.defaultOutputTokens);
+              const cost = costOf(deps.prices, resolved.model, {
+                promptTokenCount: estimate.prompt,
+                candidatesTokenCount: estimate.output,
+              });
+              return { tokens: estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
+            },
+            deadline,
+            signal: abort.signal,
+          }),
+        );
         if (!admitted.admitted) {
-          r.admission = admitted.scope === "spend" ? "over-budget" : "limited";
+          r.admission = admitted.scope === "spend" || admitted.scope === "budget" ? "over-budget" : "limited";
+          r.admissionScope = admitted.scope;
           throw admitted.error;
         }
         r.admission = "admitted";
-        reservation = admitted.reservation;
+        r.queuedMs = admitted.queuedMs;
+        hold = admitted.hold;
         for (const name in admitted.headers) res.setHeader(name, admitted.headers[name]!);
       }
       const forward = requestBody(body, {
-        labels: attributionLabels(tenant, keyId),
+        labels: attributionLabels(tenant, keyId, r.feature),
         modelArmorConfig: verdict.modelArmorConfig,
       });
 
@@ -150,7 +172,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           method: resolved.method,
           apiVersion: resolved.apiVersion,
           body: forward,
-          serverTimeout: serverTimeoutOf(req.headers["x-server-timeout"]),
+          serverTimeout: remainingSeconds(req.headers["x-server-timeout"], deadline),
           traceparent: span.traceparent(),
           signal: abort.signal,
         });
@@ -210,18 +232,30 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       r.http.responseBytes = result.responseBytes;
       r.streamError = result.streamError;
       r.modelArmorBlock = result.modelArmorBlock;
-      r.tokens = tokenUsageOf(result.usage);
-      if (result.usage && r.model) {
-        r.cost = costOf(deps.prices, r.model, result.usage);
+      // A stream cut before its final chunk has no output count: charge the prompt (as reported, else estimated)
+      // and the output estimated from the text relayed (accounting/estimate.ts) — what was produced, not the hold.
+      const cut = r.stream && (result.clientClosed || result.streamError !== undefined);
+      const usage =
+        cut && result.usage?.candidatesTokenCount === undefined
+          ? {
+              promptTokenCount:
+                result.usage?.promptTokenCount ?? (estimate ?? estimateTokens(requestDoc ?? {}, 0)).prompt,
+              candidatesTokenCount: result.producedOutputTokens,
+            }
+          : result.usage;
+      r.usageEstimated = usage !== result.usage;
+      r.tokens = tokenUsageOf(usage);
+      if (usage && r.model) {
+        r.cost = costOf(deps.prices, r.model, usage);
         r.unpriced = r.cost === undefined;
       }
-      if (r.tokens && r.tenant && r.model) deps.usage.add(r.tenant, r.model, r.tokens, r.cost);
+      if (r.tokens && r.tenant && r.model) deps.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature);
     }
-    if (reservation) {
-      // Actual tokens when the answer said; the estimate when a stream was cut before its usage; nothing when the
-      // call failed (upstream errors are not billed).
-      const used = r.tokens ? totalTokens(r.tokens) : result && result.status < 400 ? reservation.amount : 0;
-      deps.admission.settle(reservation, used);
+    if (hold) {
+      // Actual tokens when the answer said (or, for a cut stream, what was produced); the estimate when a unary
+      // answer carried no usage; nothing when the call failed (upstream errors are not billed).
+      const used = r.tokens ? totalTokens(r.tokens) : result && result.status < 400 ? hold.reservation.amount : 0;
+      deps.admission.settle(hold, used);
     }
     if (tracing.recording) {
       trace.setAttributes({ "gateway.tenant": r.tenant ?? "none", "gen_ai.request.model": r.model ?? "" });
@@ -251,11 +285,16 @@ function newRecord(
     overheadMs: 0,
     upstream: undefined,
     tokens: undefined,
+    usageEstimated: false,
     cost: undefined,
     unpriced: false,
     promptSha256: undefined,
     injection: undefined,
     admission: undefined,
+    admissionScope: undefined,
+    queuedMs: 0,
+    priority: undefined,
+    feature: undefined,
     modelArmorBlock: undefined,
     cache: "bypass",
     streamError: undefined,
@@ -290,8 +329,39 @@ function headerString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** `X-Server-Timeout: <seconds>` as the SDK sends it; anything else is not forwarded. */
-function serverTimeoutOf(v: string | string[] | undefined): string | undefined {
+/** `X-Server-Timeout: <seconds>` as the SDK sends it, in ms; anything else is ignored (and not forwarded). */
+function serverTimeoutMs(v: string | string[] | undefined): number | undefined {
   const s = headerString(v)?.trim();
-  return s && /^\d{1,6}(\.\d{1,9})?$/.test(s) ? s : undefined;
+  return s && /^\d{1,6}(\.\d{1,9})?$/.test(s) ? Number(s) * 1000 : undefined;
+}
+
+/** The client's X-Server-Timeout less the time already spent (queueing), for the upstream; at least 1 s. */
+function remainingSeconds(v: string | string[] | undefined, deadline: number): string | undefined {
+  if (serverTimeoutMs(v) === undefined) return undefined;
+  return String(Math.max(1, Math.ceil((deadline - Date.now()) / 1000)));
+}
+
+/** `x-gateway-priority`: a client may lower its tenant's priority to batch, never raise it. */
+export const PRIORITY_HEADER = "x-gateway-priority";
+/** `x-gateway-feature`: a feature label from the tenant's list, for cost attribution. */
+export const FEATURE_HEADER = "x-gateway-feature";
+
+function priorityOf(v: string | string[] | undefined, tenant: Tenant): Priority {
+  const s = headerString(v)?.trim().toLowerCase();
+  if (s === undefined || s === "") return tenant.priority;
+  if (s === "batch") return "batch";
+  if (s === "interactive") return tenant.priority; // asking for more than the tenant has is not an error: it is ignored
+  throw errors.invalidArgument(`${PRIORITY_HEADER} must be "interactive" or "batch", got "${s.slice(0, 40)}".`);
+}
+
+function featureOf(v: string | string[] | undefined, tenant: Tenant): string | undefined {
+  const s = headerString(v)?.trim();
+  if (s === undefined || s === "") return undefined;
+  if (tenant.features.has(s)) return s;
+  const known = [...tenant.features];
+  throw errors.invalidArgument(
+    known.length
+      ? `${FEATURE_HEADER} "${s.slice(0, 63)}" is not one of tenant "${tenant.id}"'s feature labels: ${known.join(", ")}.`
+      : `Tenant "${tenant.id}" has no feature labels configured; remove ${FEATURE_HEADER} or ask the operator to add it.`,
+  );
 }

@@ -10,6 +10,7 @@ import type { GenerateContentResponseWire, UsageMetadataWire } from "../wire/gem
 import type { UpstreamResponse } from "../upstream/provider.js";
 import { translateNetworkError } from "../upstream/vertex.js";
 import { SseParser } from "./sse.js";
+import { estimateChunkOutputTokens } from "../accounting/estimate.js";
 
 export interface RelayResult {
   status: number;
@@ -23,6 +24,11 @@ export interface RelayResult {
   streamError: string | undefined;
   /** The client went away mid-stream: what was relayed until then is in this result (for accounting). */
   clientClosed: boolean;
+  /**
+   * Streams: output tokens estimated from the text relayed (accounting/estimate.ts) — what a stream cut before its
+   * final chunk is charged, since only the final chunk carries the output count. 0 for unary answers.
+   */
+  producedOutputTokens: number;
 }
 
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -64,6 +70,7 @@ async function relayUnary(
     firstChunkMs: performance.now() - started,
     streamError: undefined,
     clientClosed: false,
+    producedOutputTokens: 0,
   };
 }
 
@@ -98,6 +105,7 @@ async function relayError(
     firstChunkMs: undefined,
     streamError: undefined,
     clientClosed: false,
+    producedOutputTokens: 0,
   };
 }
 
@@ -121,6 +129,7 @@ async function relayStream(
   let usage: UsageMetadataWire | undefined;
   let modelArmorBlock: RelayResult["modelArmorBlock"];
   let firstChunkMs: number | undefined;
+  let produced = 0;
 
   const write = async (payloads: string[]): Promise<void> => {
     for (const payload of payloads) {
@@ -130,6 +139,7 @@ async function relayStream(
         usage = seen.usage ?? usage;
         modelArmorBlock ??= seen.modelArmorBlock;
       }
+      produced += estimateChunkOutputTokens(payload);
       const out = sse ? `data: ${payload}\r\n\r\n` : `${events === 0 ? "[" : "\n,\r\n"}${payload}`;
       events++;
       bytes += out.length;
@@ -154,6 +164,7 @@ async function relayStream(
         firstChunkMs,
         streamError,
         clientClosed: true,
+        producedOutputTokens: produced,
       };
     }
     const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
@@ -162,7 +173,16 @@ async function relayStream(
   }
   if (!sse) res.write(events === 0 ? "[]" : "\n]");
   res.end();
-  return { status: 200, usage, modelArmorBlock, responseBytes: bytes, firstChunkMs, streamError, clientClosed: false };
+  return {
+    status: 200,
+    usage,
+    modelArmorBlock,
+    responseBytes: bytes,
+    firstChunkMs,
+    streamError,
+    clientClosed: false,
+    producedOutputTokens: produced,
+  };
 }
 
 function drained(res: ServerResponse): Promise<void> {

@@ -47,8 +47,10 @@ export function resolveTarget(target: RouteTarget, tenant: Tenant, served: Reado
 }
 
 /** Labels the gateway adds for attribution; keys and values follow Vertex label rules. */
-export function attributionLabels(tenant: Tenant, keyId: string): Record<string, string> {
-  return { "gateway-tenant": tenant.id, "gateway-key": keyId };
+export function attributionLabels(tenant: Tenant, keyId: string, feature?: string): Record<string, string> {
+  return feature
+    ? { "gateway-tenant": tenant.id, "gateway-key": keyId, "gateway-feature": feature }
+    : { "gateway-tenant": tenant.id, "gateway-key": keyId };
 }
 
 /** A request body that parsed and matched the wire subset; `doc` is read by later stages, never re-sent as is. */

@@ -37,6 +37,8 @@ export interface CallRecord {
       }
     | undefined;
   tokens: TokenUsage | undefined;
+  /** The tokens are the gateway's estimate (a stream cut before its final chunk), not the upstream's count. */
+  usageEstimated: boolean;
   /** Undefined when there was no usage, or the model has no price (then `unpriced` is true). */
   cost: CallCost | undefined;
   unpriced: boolean;
@@ -45,9 +47,16 @@ export interface CallRecord {
   /** The prompt-injection scorer's verdict; undefined when the tenant's action is off (or for countTokens). */
   injection: { score: number; categories: readonly string[]; flagged: boolean; action: string } | undefined;
   modelArmorBlock: "prompt" | "response" | undefined;
-  /** Shared limits: refused with 429 by a rate limit ("limited") or a spend limit ("over-budget"); undefined when
-   *  the tenant has none (or countTokens). */
+  /** Admission: refused with 429 by a window or the full queue ("limited"), or by a spend limit or the budget kill
+   *  switch ("over-budget"); undefined for countTokens or a call refused before admission. */
   admission: "admitted" | "limited" | "over-budget" | undefined;
+  /** What refused it: tenant | capacity | queue | spend | budget | store. */
+  admissionScope: string | undefined;
+  /** Time spent waiting in the admission queue. */
+  queuedMs: number;
+  priority: "interactive" | "batch" | undefined;
+  /** The `x-gateway-feature` label, when sent. */
+  feature: string | undefined;
   /** No response cache yet: every call is "bypass". */
   cache: "bypass";
   streamError: string | undefined;

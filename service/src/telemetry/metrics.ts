@@ -118,13 +118,13 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
     }),
     rateLimitRejections: new Counter({
       name: "gateway_rate_limit_rejections_total",
-      help: "Calls refused by the gateway's quota, by scope (tenant, key, model, global).",
+      help: "Calls refused by the gateway's quota, by scope (tenant, capacity, queue, store).",
       labelNames: ["scope"],
       registers,
     }),
     budgetRejections: new Counter({
       name: "gateway_budget_rejections_total",
-      help: "Calls refused because a budget was spent, by scope (tenant, key, global).",
+      help: "Calls refused for spend, by scope (spend: a tenant's USD limit; budget: the project budget kill switch).",
       labelNames: ["scope"],
       registers,
     }),

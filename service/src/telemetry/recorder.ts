@@ -46,8 +46,9 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
         m.injectionDetections.inc({ tenant, category, action: r.injection.action });
       }
     }
-    if (r.admission === "limited") m.rateLimitRejections.inc({ scope: "tenant" });
-    if (r.admission === "over-budget") m.budgetRejections.inc({ scope: "tenant" });
+    // scope: tenant | capacity | queue | store for rate limits; spend (a tenant's USD limit) | budget (the project's).
+    if (r.admission === "limited") m.rateLimitRejections.inc({ scope: r.admissionScope ?? "tenant" });
+    if (r.admission === "over-budget") m.budgetRejections.inc({ scope: r.admissionScope ?? "spend" });
     if (r.modelArmorBlock) m.modelArmorBlocks.inc({ tenant, model, stage: r.modelArmorBlock });
     if (r.streamError) m.streamErrors.inc({ model });
   };
