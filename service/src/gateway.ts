@@ -25,6 +25,9 @@ import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createAdmission } from "./pipeline/admit.js";
 import { createUsageLedger } from "./accounting/usage.js";
 import { createStore, type Store } from "./store/index.js";
+import { createBudgetSwitch } from "./budget/kill-switch.js";
+import { budgetAlertsHandler } from "./budget/alerts-endpoint.js";
+import { createPushVerifier } from "./budget/push-auth.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
@@ -43,6 +46,11 @@ export interface GatewayParts {
   now?: () => number;
   /** Tests: a store shared by several in-process gateways; default: from config (Redis or in memory). */
   store?: Store | undefined;
+  /**
+   * Tests: the keys that sign budget-alert push tokens ({kid: PEM}); default: Google's, fetched and cached by
+   * google-auth-library.
+   */
+  budgetPushCerts?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RunningGateway {
@@ -97,6 +105,15 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   // Presence: how many instances share the store, so that each takes its share of a limit when the store is down.
   const instanceId = randomUUID();
   let instances = 1;
+  const budgetSwitch =
+    config.budget &&
+    createBudgetSwitch({
+      kv: store.kv,
+      batchThreshold: config.budget.batchThreshold,
+      allowlist: config.budget.allowlist,
+      logger,
+    });
+  budgetSwitch?.start();
   const admission = createAdmission({
     store,
     storeFailure: config.quota.storeFailure,
@@ -108,6 +125,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     queueMax: config.quota.queueMax,
     onQueueDepth: (priority, delta) => metrics.queueDepth.inc({ priority }, delta),
     instances: () => instances,
+    budget: budgetSwitch,
   });
   /** Every failed store operation: counted; logged at most every 10 s; readiness notes it in fail-closed mode. */
   function storeError(err: Error): void {
@@ -172,6 +190,19 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     readiness,
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
+    budget: budgetSwitch && {
+      budgetSwitch,
+      alerts: budgetAlertsHandler({
+        verifier: createPushVerifier({
+          audience: config.budget!.pushAudience,
+          serviceAccountEmail: config.budget!.pushServiceAccount,
+          certs: parts.budgetPushCerts,
+        }),
+        budgetSwitch,
+        logger,
+        maxBodyBytes: 64 * 1024,
+      }),
+    },
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
   // Cloud Run's front end keeps connections open for long; the server must not close them first.
@@ -215,6 +246,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       await provider.close();
       await metricsServer?.close();
       clearInterval(storeProbe);
+      budgetSwitch?.stop();
       if (!parts.store) await store.close();
       await tracing.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export failed"));
       return cut;

@@ -83,8 +83,9 @@ describe("limits in one gateway (in-memory store)", () => {
       postJson(stack.gateway.url + path, body(1200), key),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 429]);
-    // After the call, its hold shrinks to the tokens actually used (far fewer than 1,200), so another call fits now.
-    await new Promise((r) => setTimeout(r, 50));
+    // After the call, its hold shrinks to the tokens actually used (51): once less than one second's worth (34) is
+    // outstanding — 0.5 s at 2,000 per minute — another call of any size up to the limit fits.
+    await new Promise((r) => setTimeout(r, 700));
     const c = await postJson(stack.gateway.url + path, body(1200), key);
     expect(c.status).toBe(200);
     expect(Number(c.headers.get("x-ratelimit-remaining-tokens"))).toBeLessThan(2000 - 1200);

@@ -1,8 +1,10 @@
 /**
  * Limits that hold across instances: three real gateway processes share one real redis-server; one tenant is limited
  * to R requests per second (requestsPerMinute = 60 R) and offered about 3 R for 10 s by concurrent clients spread
- * over the three. Accepted must stay within R × duration plus one window of slack (the one-second burst) and reach at
- * least 95% of R × duration; the emulator, given the same per-minute quota, answers no 429.
+ * over the three. Accepted must stay within R × duration plus one window of slack (the one-second allowance) and
+ * reach at least 95% of R × duration; the emulator, given the same per-minute quota, answers no 429. The same for a
+ * tokens-per-minute limit. Calls may wait up to 1 s in each instance's admission queue (GATEWAY_QUEUE_TIMEOUT_MS), so
+ * the duration counted is until the last answer.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +19,11 @@ import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 const R = 20; // requests per second
 const DURATION_S = 10;
 const key = newKey();
+const tokenKey = newKey();
+// Tokens: each call is "hi" (1 prompt token) answered with the emulator's 48 words (48 tokens) = 49 tokens, reserved
+// as 1 + maxOutputTokens 64 = 65 and reconciled to 49. The limit is R such calls per second.
+const CALL_TOKENS = 49;
+const TPM = 60 * R * CALL_TOKENS;
 let redis: RedisServer;
 let emulator: RunningEmulator;
 let gateways: GatewayProcess[] = [];
@@ -29,7 +36,10 @@ beforeAll(async () => {
   writeFileSync(
     tenants,
     JSON.stringify({
-      tenants: [{ id: "acme", keySha256: sha256Hex(key), models: ["*"], limits: { requestsPerMinute: 60 * R } }],
+      tenants: [
+        { id: "acme", keySha256: sha256Hex(key), models: ["*"], limits: { requestsPerMinute: 60 * R } },
+        { id: "tokens", keySha256: sha256Hex(tokenKey), models: ["*"], limits: { tokensPerMinute: TPM } },
+      ],
     }),
   );
   const env = {
@@ -37,6 +47,7 @@ beforeAll(async () => {
     GATEWAY_VERTEX_BASE_URL: emulator.url,
     GATEWAY_TENANTS_FILE: tenants,
     REDIS_URL: redis.socketPath,
+    GATEWAY_QUEUE_TIMEOUT_MS: "1000",
     LOG_LEVEL: "info", // spawnGateway waits for the "listening" line
   };
   gateways = await Promise.all([spawnGateway(env), spawnGateway(env), spawnGateway(env)]);
@@ -53,9 +64,13 @@ async function offer(
   rate: number,
   seconds: number,
   during?: (i: number) => void,
+  as: { key: string; body: string } = {
+    key,
+    body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+  },
 ): Promise<{ statuses: Record<number, number>; elapsedS: number }> {
-  const pools = gateways.map((g) => new Pool(g.url, { connections: 8 }));
-  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+  const pools = gateways.map((g) => new Pool(g.url, { connections: 64 }));
+  const { body } = as;
   const statuses: Record<number, number> = {};
   const total = rate * seconds;
   const started = performance.now();
@@ -68,7 +83,7 @@ async function offer(
       pools[i % pools.length]!.request({
         path: "/v1beta/models/gemini-2.5-flash:generateContent",
         method: "POST",
-        headers: { "content-type": "application/json", "x-goog-api-key": key },
+        headers: { "content-type": "application/json", "x-goog-api-key": as.key },
         body,
       }).then(
         async (res) => {
@@ -99,6 +114,26 @@ describe("a requests-per-second limit shared by three gateway processes", () => 
     expect(emulator.stats().requests.total).toBe(accepted);
   }, 60_000);
 
+  it("admits TPM × duration (+ one second's worth and one call) of 3× the tokens offered; the upstream sees no 429", async () => {
+    emulator.reset();
+    emulator.configure({ quota: { requestsPerMinute: null, tokensPerMinute: TPM } });
+    const body = JSON.stringify({
+      contents: [{ role: "user", parts: [{ text: "hi" }] }],
+      generationConfig: { maxOutputTokens: 64 },
+    });
+    const { statuses, elapsedS } = await offer(3 * R, DURATION_S, undefined, { key: tokenKey, body });
+    const stats = emulator.stats();
+    const tokens = stats.tokens.input + stats.tokens.output;
+    const expected = (TPM / 60) * elapsedS;
+    expect(Object.keys(statuses).sort()).toEqual(["200", "429"]);
+    expect(stats.requests.total).toBe(statuses[200]);
+    expect(tokens).toBe(statuses[200]! * CALL_TOKENS);
+    expect(tokens).toBeLessThanOrEqual(Math.ceil(expected) + Math.ceil(TPM / 60) + 65);
+    expect(tokens).toBeGreaterThanOrEqual(0.95 * (TPM / 60) * DURATION_S);
+    expect(stats.requests.byStatus["429"] ?? 0).toBe(0);
+    emulator.configure({ quota: { requestsPerMinute: 60 * R, tokensPerMinute: null } });
+  }, 60_000);
+
   it("keeps serving with zero 5xx when Redis is killed under load, and shares limits again once it is back", async () => {
     let killed: Promise<void> | undefined;
     const outage = await offer(3 * R, 4, (i) => {
@@ -106,8 +141,11 @@ describe("a requests-per-second limit shared by three gateway processes", () => 
     });
     await killed;
     expect(Object.keys(outage.statuses).filter((s) => Number(s) >= 500 || s === "0")).toEqual([]);
-    // Fail-open: during the outage the limit is not shared, so more than R per second got through.
-    expect(outage.statuses[200] ?? 0).toBeGreaterThan(R * 4 + R);
+    // Fail-open to each instance's share: three instances were alive, so each admits R / 3 per second from memory —
+    // still about R per second for the fleet (plus the fresh local allowances).
+    const during = outage.statuses[200] ?? 0;
+    expect(during).toBeGreaterThanOrEqual(0.8 * R * 4);
+    expect(during).toBeLessThanOrEqual(Math.ceil(R * outage.elapsedS) + 2 * R);
 
     await redis.restart();
     await new Promise((r) => setTimeout(r, 2500)); // reconnect backoff (capped at 2 s)

@@ -28,6 +28,7 @@ export interface StackOptions {
   tenants?: Omit<TenantEntry, "keySha256">[];
   spanProcessor?: GatewayParts["spanProcessor"];
   now?: GatewayParts["now"];
+  budgetPushCerts?: GatewayParts["budgetPushCerts"];
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -61,6 +62,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger,
     spanProcessor: options.spanProcessor,
     now: options.now,
+    budgetPushCerts: options.budgetPushCerts,
   });
   return {
     emulator,

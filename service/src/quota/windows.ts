@@ -4,7 +4,7 @@
  * whole minute's worth in its first second (docs/decisions/0008-priority-admission.md):
  *
  * - requests per minute: a call is admitted while less than one second's worth (⌈rpm/60⌉) is outstanding;
- * - tokens per minute: while less than ten seconds' worth (⌈tpm/6⌉) is outstanding, whatever the call's own size
+ * - tokens per minute: while less than one second's worth (⌈tpm/60⌉) is outstanding, whatever the call's own size
  *   (a call's estimate is often larger than a second's worth; one above the whole limit never fits);
  * - requests per day: the day's count (no pacing within a day).
  *
@@ -52,9 +52,7 @@ export function callWindows(
   const t = `tenant "${tenantId}"`;
   if (limits?.requestsPerMinute) {
     const rpm = limits.requestsPerMinute;
-    requests.push(
-      paced(`t:${tenantId}:rpm`, rpm, REQUEST_SLICES, 1, 1, `${t}: ${rpm} requests per minute`, "tenant", "requests"),
-    );
+    requests.push(paced(`t:${tenantId}:rpm`, rpm, 1, 1, `${t}: ${rpm} requests per minute`, "tenant", "requests"));
   }
   if (limits?.requestsPerDay) {
     const rpd = limits.requestsPerDay;
@@ -70,16 +68,7 @@ export function callWindows(
   if (limits?.tokensPerMinute) {
     const tpm = limits.tokensPerMinute;
     tokens.push(
-      paced(
-        `t:${tenantId}:tpm`,
-        tpm,
-        TOKEN_SLICES,
-        estimateTokens,
-        1,
-        `${t}: ${tpm} tokens per minute`,
-        "tenant",
-        "tokens",
-      ),
+      paced(`t:${tenantId}:tpm`, tpm, estimateTokens, 1, `${t}: ${tpm} tokens per minute`, "tenant", "tokens"),
     );
   }
   if (capacity) {
@@ -94,7 +83,6 @@ export function callWindows(
         paced(
           `c:${key}:rpm`,
           rpm,
-          REQUEST_SLICES,
           1,
           share,
           `the upstream capacity of ${rpm} requests per minute for ${where}`,
@@ -108,7 +96,6 @@ export function callWindows(
           paced(
             `c:${key}:rpm:batch`,
             most,
-            REQUEST_SLICES,
             1,
             1,
             `the batch share (${most} requests per minute) of ${where}'s capacity`,
@@ -124,7 +111,6 @@ export function callWindows(
         paced(
           `c:${key}:tpm`,
           tpm,
-          TOKEN_SLICES,
           estimateTokens,
           share,
           `the upstream capacity of ${tpm} tokens per minute for ${where}`,
@@ -138,7 +124,6 @@ export function callWindows(
           paced(
             `c:${key}:tpm:batch`,
             most,
-            TOKEN_SLICES,
             estimateTokens,
             1,
             `the batch share (${most} tokens per minute) of ${where}'s capacity`,
@@ -152,26 +137,21 @@ export function callWindows(
   return requests.length || tokens.length ? { requests, tokens } : NO_WINDOWS;
 }
 
-/** Requests: one second's worth may be outstanding; tokens: ten seconds' worth. */
-const REQUEST_SLICES = 60;
-const TOKEN_SLICES = 6;
-
 /**
- * A per-minute window paced to 1/`slices` of the minute: a call is admitted while the units outstanding are under
- * that allowance (× `share`), whatever its own size — so the burst is the allowance less one plus the call's cost,
+ * A per-minute window paced to one second: a call is admitted while the units outstanding are under a second's worth
+ * (the allowance (× `share`), whatever its own size — so the burst is the allowance less one plus the call's cost,
  * never above the limit (a call bigger than the limit never fits).
  */
 function paced(
   key: string,
   limit: number,
-  slices: number,
   cost: number,
   share: number,
   label: string,
   scope: LabelledWindow["scope"],
   kind: LabelledWindow["kind"],
 ): LabelledWindow {
-  const allowance = Math.max(1, Math.floor(Math.ceil(limit / slices) * share));
+  const allowance = Math.max(1, Math.floor(Math.ceil(limit / 60) * share));
   return { key, limit, periodMs: MINUTE_MS, burst: Math.min(limit, allowance - 1 + cost), label, scope, kind };
 }
 

@@ -7,6 +7,8 @@
  *   GET  /healthz, GET /readyz                                                       Cloud Run probes
  *   GET  /metrics                                                                    Prometheus, admin key only
  *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
+ *   GET  /admin/budget, POST /admin/budget/reset                                     budget kill switch, admin key only
+ *   POST /internal/budget-alerts                                                     budget alerts (Pub/Sub push, OIDC)
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
  * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
@@ -24,6 +26,8 @@ import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
 import type { Registry } from "prom-client";
 import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
+import { BUDGET_ALERTS_PATH } from "../budget/alerts-endpoint.js";
+import type { BudgetSwitch } from "../budget/kill-switch.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -48,9 +52,11 @@ export interface AppOptions {
   metrics: { registry: Registry; adminKeySha256: string | undefined };
   /** `GET /admin/usage?period=day|month`: tokens and spend per tenant and model, for the admin key only. */
   usage: UsageLedger;
+  /** The budget kill switch and its Pub/Sub push endpoint; undefined when not configured (404s naming the setting). */
+  budget: { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
 }
 
-export function createApp({ handleModelCall, readiness, metrics, usage }: AppOptions): RequestListener {
+export function createApp({ handleModelCall, readiness, metrics, usage, budget }: AppOptions): RequestListener {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -93,6 +99,30 @@ export function createApp({ handleModelCall, readiness, metrics, usage }: AppOpt
       }
       try {
         writeJson(res, 200, await usage.summary(period));
+      } catch (err) {
+        writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+      }
+    }),
+  );
+
+  // The budget kill switch: Pub/Sub pushes budget notifications (authenticated by its OIDC token, not the admin key);
+  // operators read and reset the state.
+  const noBudget = (req: Request, res: Response) =>
+    writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_BUDGET_PUSH_AUDIENCE to enable it)`));
+  app.all(BUDGET_ALERTS_PATH, (req, res) => (budget ? budget.alerts(req, res) : noBudget(req, res)));
+  app.get(
+    "/admin/budget",
+    adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
+      if (!budget) return noBudget(req, res);
+      writeJson(res, 200, { state: budget.budgetSwitch.current() ?? null });
+    }),
+  );
+  app.post(
+    "/admin/budget/reset",
+    adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
+      if (!budget) return noBudget(req, res);
+      try {
+        writeJson(res, 200, { state: (await budget.budgetSwitch.reset()) ?? null });
       } catch (err) {
         writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
       }
