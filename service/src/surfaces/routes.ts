@@ -53,7 +53,8 @@ export interface AppOptions {
   /** `GET /admin/usage?period=day|month`: tokens and spend per tenant and model, for the admin key only. */
   usage: UsageLedger;
   /** The budget kill switch and its Pub/Sub push endpoint; undefined when not configured (404s naming the setting). */
-  budget: { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
+  budget:
+    { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
 }
 
 export function createApp({ handleModelCall, readiness, metrics, usage, budget }: AppOptions): RequestListener {
