@@ -4,7 +4,8 @@
  *
  *   1. without limits (admission skipped),
  *   2. with limits in the in-memory store (one instance),
- *   3. with limits in Redis (a private redis-server on a unix socket, as on Cloud Run with Memorystore it is TCP).
+ *   3. with limits in Redis (a private redis-server on a unix socket, as on Cloud Run with Memorystore it is TCP);
+ *   4. the same plus an upstream capacity for the model (GATEWAY_CAPACITY: two more windows, same round trip).
  *
  * Limits are set high enough that every call is admitted, so the numbers are the cost of deciding, not of refusing.
  * Prints p50/p99 latency, what each adds over the run without limits, and gateway CPU per call; writes
@@ -38,6 +39,16 @@ async function main(): Promise<void> {
     { name: "no limits (admission skipped)" },
     { name: "limits, in-memory store", limits: LIMITS },
     { name: "limits, Redis (unix socket)", limits: LIMITS, env: { REDIS_URL: redis.socketPath } },
+    {
+      name: "limits + capacity, Redis",
+      limits: LIMITS,
+      env: {
+        REDIS_URL: redis.socketPath,
+        GATEWAY_CAPACITY: JSON.stringify({
+          models: [{ model: "gemini-2.5-flash", requestsPerMinute: 6_000_000, tokensPerMinute: 1_000_000_000 }],
+        }),
+      },
+    },
   ];
   const rows = [];
   try {
