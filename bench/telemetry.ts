@@ -60,6 +60,7 @@ function callRecord(i: number): CallRecord {
       id: "vertex/us-central1",
       provider: "vertex",
       region: "us-central1",
+      attempts: 1,
       status: 200,
       outcome: "ok",
       durationMs: 412.3,

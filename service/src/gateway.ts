@@ -13,7 +13,9 @@ import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
 import { createApp, type ReadinessCheck } from "./surfaces/routes.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
-import { createVertexProvider } from "./upstream/vertex.js";
+import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams.js";
+import { createProviders } from "./route/providers.js";
+import { createRouter } from "./route/router.js";
 import { loadPriceTable } from "./accounting/prices.js";
 import { createAuditLog } from "./telemetry/audit.js";
 import { createMetrics, type GatewayMetrics } from "./telemetry/metrics.js";
@@ -32,6 +34,7 @@ import { createPushVerifier } from "./budget/push-auth.js";
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
 const PRESENCE_TTL_MS = 5_000;
+const CIRCUIT_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
 
 export interface GatewayParts {
   config: Config;
@@ -68,19 +71,38 @@ export interface RunningGateway {
 export async function startGateway(parts: GatewayParts): Promise<RunningGateway> {
   const { config, logger, tokens } = parts;
   const lifecycle: Lifecycle = { draining: false, inflight: 0 };
-  const provider = createVertexProvider({
-    name: config.upstream.kind,
+  const upstreams = config.upstreamsFile
+    ? loadUpstreamsFile(config.upstreamsFile, config.models)
+    : defaultUpstreams(config.upstream.location, parts.upstreamBaseUrl ?? config.upstream.baseUrl);
+  const providers = createProviders(upstreams, {
+    kind: config.upstream.kind,
     project: config.upstream.project,
-    location: config.upstream.location,
-    baseUrl: parts.upstreamBaseUrl ?? config.upstream.baseUrl,
     tokens,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     userAgent: USER_AGENT,
+    env: process.env,
   });
   const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
   const metrics = createMetrics(bounds);
-  metrics.circuitState.set({ upstream: provider.id }, 0); // no breaker yet: always closed
+  const router = createRouter({
+    providers,
+    routeOf: (model) => routeOf(upstreams, model),
+    retry: { ...upstreams.retry, attemptTimeoutMs: upstreams.retry.attemptTimeoutMs ?? config.upstream.timeoutMs },
+    breaker: upstreams.breaker,
+    onRetry: (id, reason) => metrics.retries.inc({ upstream: providers.get(id)!.provider.id, reason }),
+    onBreakerChange: (id, model, state) => {
+      const upstream = providers.get(id)!.provider.id;
+      metrics.circuitState.set({ upstream, model: metrics.modelLabel(model) }, CIRCUIT_VALUE[state]);
+      const log = state === "open" ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log({ upstream: id, model, state }, `circuit ${state}: upstream ${id} for ${model}`);
+    },
+  });
+  /** The region a model's calls go to first: where its capacity (GATEWAY_CAPACITY) is looked up. */
+  const primaryRegion = (model: string) => {
+    const id = routeOf(upstreams, model).find((x) => providers.get(x)?.supports(model, "generateContent"));
+    return (id && providers.get(id)?.provider.region) ?? config.upstream.location;
+  };
   const usageWatch = createUsageWatch({
     factor: config.usageAnomaly.factor,
     minTokensPerMinute: config.usageAnomaly.minTokensPerMinute,
@@ -121,7 +143,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     models: config.models,
     onStoreError: (err) => storeError(err),
     capacity: config.quota.capacity,
-    region: provider.region,
+    regionOf: primaryRegion,
     queueMax: config.quota.queueMax,
     onQueueDepth: (priority, delta) => metrics.queueDepth.inc({ priority }, delta),
     instances: () => instances,
@@ -166,8 +188,9 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     usage,
     defaultOutputTokens: config.quota.defaultOutputTokens,
     queueTimeoutMs: config.quota.queueTimeoutMs,
+    upstreamTimeoutMs: config.upstream.timeoutMs,
     servedModels: new Set(config.models),
-    provider,
+    router,
     prices: loadPriceTable(config.pricesFile),
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
@@ -188,6 +211,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const app = createApp({
     handleModelCall: handle,
     readiness,
+    readinessDetails: () => ({ circuits: router.states() }),
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
     budget: budgetSwitch && {
@@ -243,7 +267,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
         await closed;
       }
       clearInterval(sweeper);
-      await provider.close();
+      await Promise.all([...providers.values()].map((p) => p.provider.close()));
       await metricsServer?.close();
       clearInterval(storeProbe);
       budgetSwitch?.stop();

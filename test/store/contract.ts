@@ -288,6 +288,39 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(await h.store.kv.get(key)).toBeNull();
         await expect(h.store.kv.set(key, "x", 0)).rejects.toThrow(RangeError);
       });
+
+      it("claims a key only while it is absent, and again once its TTL has passed", async () => {
+        const key = `${id}:lease`;
+        expect(await h.store.kv.claim(key, "holder-a", 300)).toBe(true);
+        expect(await h.store.kv.claim(key, "holder-b", 60_000)).toBe(false);
+        expect(await h.store.kv.get(key)).toBe("holder-a"); // one namespace with get/set; b changed nothing
+        await h.advance(350);
+        expect(await h.store.kv.claim(key, "holder-b", 60_000)).toBe(true);
+        expect(await h.store.kv.get(key)).toBe("holder-b");
+        await h.store.kv.set(`${id}:plain`, "v", 60_000);
+        expect(await h.store.kv.claim(`${id}:plain`, "holder-c", 60_000)).toBe(false); // a set key is taken too
+        await expect(h.store.kv.claim(`${id}:bad`, "x", 0)).rejects.toThrow(RangeError);
+        await expect(h.store.kv.claim(`${id}:bad`, "x", 1.5)).rejects.toThrow(RangeError);
+      });
+
+      it("lets many concurrent claims of one key succeed exactly once", async () => {
+        const key = `${id}:contended`;
+        const won = await Promise.all(Array.from({ length: 50 }, (_, i) => h.store.kv.claim(key, `h${i}`, 60_000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+      });
+
+      it("releases a key only for the value that holds it", async () => {
+        const key = `${id}:lease`;
+        expect(await h.store.kv.claim(key, "holder-a", 60_000)).toBe(true);
+        await h.store.kv.release(key, "holder-b"); // not b's lease: nothing happens
+        expect(await h.store.kv.get(key)).toBe("holder-a");
+        expect(await h.store.kv.claim(key, "holder-b", 60_000)).toBe(false);
+        await h.store.kv.release(key, "holder-a");
+        expect(await h.store.kv.get(key)).toBeNull();
+        await h.store.kv.release(key, "holder-a"); // already gone: still nothing
+        await h.store.kv.release(`${id}:never`, "x");
+        expect(await h.store.kv.claim(key, "holder-b", 60_000)).toBe(true);
+      });
     });
 
     describe("presence", () => {

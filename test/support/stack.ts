@@ -2,6 +2,9 @@
  * An in-process stack for tests: a real emulator HTTP server, a real gateway HTTP server calling it over HTTP, two
  * tenants with fresh keys, and the gateway's log lines captured for assertions.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GoogleGenAI } from "@google/genai";
 import { loadConfig } from "../../service/src/config/env.js";
 import { newKey, parseTenants, sha256Hex, type TenantsFile } from "../../service/src/config/tenants.js";
@@ -29,6 +32,12 @@ export interface StackOptions {
   spanProcessor?: GatewayParts["spanProcessor"];
   now?: GatewayParts["now"];
   budgetPushCerts?: GatewayParts["budgetPushCerts"];
+  /**
+   * Retry and breaker settings for the stack's one upstream (the emulator). Default: one attempt per call and a
+   * breaker that never opens, so tests of relaying see every upstream answer as it is; routing through faults is
+   * tested on its own (resilience.test.ts).
+   */
+  routing?: { retry?: Record<string, number>; breaker?: Record<string, number> };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -45,11 +54,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...extra,
     ],
   };
+  const upstreamsFile = join(mkdtempSync(join(tmpdir(), "ggw-stack-")), "upstreams.json");
+  writeFileSync(
+    upstreamsFile,
+    JSON.stringify({
+      upstreams: [
+        {
+          id: "emulator",
+          provider: "vertex",
+          region: "us-central1",
+          baseUrl: options.env?.GATEWAY_VERTEX_BASE_URL ?? emulator.url,
+        },
+      ],
+      retry: options.routing?.retry ?? { maxAttempts: 1 },
+      breaker: options.routing?.breaker ?? { consecutiveFailures: 1000, window: 10_000, minimumCalls: 10_000 },
+    }),
+  );
   const config = loadConfig({
     PORT: "0",
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_UPSTREAM: "emulator",
     GATEWAY_VERTEX_BASE_URL: emulator.url,
+    GATEWAY_UPSTREAMS_FILE: upstreamsFile,
     LOG_LEVEL: "info",
     ...options.env,
   });

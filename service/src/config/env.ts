@@ -19,6 +19,8 @@ export const ENV = {
   LOCATION: "GOOGLE_CLOUD_LOCATION", // the Vertex AI region, or "global"
   VERTEX_BASE_URL: "GATEWAY_VERTEX_BASE_URL", // endpoint override: Private Service Connect, or an emulator process
   TENANTS_FILE: "GATEWAY_TENANTS_FILE",
+  UPSTREAMS_FILE: "GATEWAY_UPSTREAMS_FILE", // upstreams, routes, retries, breakers (config/upstreams.ts); unset = one
+
   MODELS: "GATEWAY_MODELS", // comma-separated model ids the gateway serves
   MAX_BODY_BYTES: "GATEWAY_MAX_BODY_BYTES",
   UPSTREAM_TIMEOUT_MS: "GATEWAY_UPSTREAM_TIMEOUT_MS",
@@ -66,6 +68,7 @@ const EnvSchema = z
       .default("us-central1"),
     [ENV.VERTEX_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
     [ENV.TENANTS_FILE]: z.string().min(1).optional(),
+    [ENV.UPSTREAMS_FILE]: z.string().min(1).optional(),
     [ENV.MODELS]: z
       .string()
       .transform((s) =>
@@ -158,6 +161,8 @@ export interface Config {
     readonly connections: number;
   };
   readonly tenantsFile: string | undefined;
+  /** Upstreams and routes; undefined = the single upstream above. */
+  readonly upstreamsFile: string | undefined;
   readonly models: readonly string[];
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -241,6 +246,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       connections: e[ENV.UPSTREAM_CONNECTIONS],
     },
     tenantsFile: e[ENV.TENANTS_FILE],
+    upstreamsFile: e[ENV.UPSTREAMS_FILE],
     models: e[ENV.MODELS] ?? [...DEFAULT_MODELS],
     maxBodyBytes: e[ENV.MAX_BODY_BYTES],
     shutdownTimeoutMs: e[ENV.SHUTDOWN_TIMEOUT_MS],

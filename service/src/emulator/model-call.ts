@@ -246,6 +246,13 @@ function startStream(call: Call, plan: StreamPlan, sse: boolean, input: number):
         return finishCall(call, 200);
       }
       i++;
+      if (i === state.settings.streamBreakAfterChunks) {
+        // The connection dies mid-stream (a crashed or preempted server): what was written is flushed, then the
+        // socket closes without the response's end — the client sees a body cut short.
+        finishCall(call, 200);
+        res.socket?.end();
+        return;
+      }
       const wait = delayMs(state, state.settings.latency.perChunkMs);
       if (!ok) {
         res.once("drain", () => schedule(wait));

@@ -23,6 +23,8 @@ export interface EmulatorSettings {
   responseTokens: number;
   /** Tokens (= words) per stream chunk. */
   chunkTokens: number;
+  /** A stream breaks (the connection is cut) after this many chunks; null = streams finish. */
+  streamBreakAfterChunks: number | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export function defaultSettings(): EmulatorSettings {
     modelArmor: { blockPattern: null },
     responseTokens: 48,
     chunkTokens: 8,
+    streamBreakAfterChunks: null,
   };
 }
 
@@ -92,6 +95,7 @@ export const SettingsPatchSchema = z.strictObject({
     .optional(),
   responseTokens: z.number().int().min(1).max(65_536).optional(),
   chunkTokens: z.number().int().min(1).max(65_536).optional(),
+  streamBreakAfterChunks: z.number().int().min(1).max(65_536).nullable().optional(),
 });
 
 function describe(error: z.ZodError): string {
@@ -130,6 +134,8 @@ export function mergeSettings(base: EmulatorSettings, patch: EmulatorSettingsPat
     modelArmor: patch.modelArmor === null ? d.modelArmor : { ...base.modelArmor, ...stripUndefined(patch.modelArmor) },
     responseTokens: patch.responseTokens ?? base.responseTokens,
     chunkTokens: patch.chunkTokens ?? base.chunkTokens,
+    streamBreakAfterChunks:
+      patch.streamBreakAfterChunks === undefined ? base.streamBreakAfterChunks : patch.streamBreakAfterChunks,
   };
   for (const [code, p] of Object.entries(next.errors)) if (p === 0) delete next.errors[code];
   const sum = Object.values(next.errors).reduce((a, b) => a + b, 0);

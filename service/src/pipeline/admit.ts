@@ -37,8 +37,8 @@ export interface AdmitOptions {
   /** Served models: a tenant's spend is the sum of its usage counters over them. */
   models: readonly string[];
   capacity: Capacity;
-  /** The region calls are sent to (capacity entries may be per region). */
-  region: string;
+  /** The region a model's calls are sent to first (capacity entries may be per region). */
+  regionOf: (model: string) => string;
   queueMax: number;
   /** Told when a call enters or leaves the queue. */
   onQueueDepth: (priority: Priority, delta: 1 | -1) => void;
@@ -171,7 +171,7 @@ export function createAdmission(o: AdmitOptions) {
       const budgetRefusal = o.budget?.refusal(tenant.id, priority);
       if (budgetRefusal) return { admitted: false, scope: "budget", error: budgetRefusal };
       const limits = tenant.limits;
-      const entry = capacityFor(o.capacity, call.model, o.region);
+      const entry = capacityFor(o.capacity, call.model, o.regionOf(call.model));
       const spendLimited = !!(limits?.usdPerDay || limits?.usdPerMonth);
       if (!entry && !limits) return NOTHING_HELD;
       const estimate = call.estimate();

@@ -19,6 +19,7 @@ import { upstreamOutcome } from "../telemetry/metrics.js";
 import type { CallRecorder } from "../telemetry/recorder.js";
 import { genAiClientAttributes, httpServerAttributes, type Tracing } from "../telemetry/tracing.js";
 import type { Provider } from "../upstream/provider.js";
+import type { Router } from "../route/router.js";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Keyring } from "./authenticate.js";
@@ -38,11 +39,13 @@ export interface PipelineDeps {
   admission: AdmissionStage;
   /** Output tokens reserved for a request that sets no maxOutputTokens. */
   defaultOutputTokens: number;
-  /** A call's deadline when the client sends no X-Server-Timeout (how long it may wait for admission). */
+  /** How long a call may wait for admission when the client sends no X-Server-Timeout. */
   queueTimeoutMs: number;
+  /** How long routing may take (attempts, backoff) when the client sends no X-Server-Timeout. */
+  upstreamTimeoutMs: number;
   usage: UsageLedger;
   servedModels: ReadonlySet<string>;
-  provider: Provider;
+  router: Router;
   prices: PriceTable;
   tracing: Tracing;
   record: CallRecorder;
@@ -59,11 +62,15 @@ export interface Lifecycle {
 
 export type ModelCallHandler = (req: IncomingMessage, res: ServerResponse, target: RouteTarget) => Promise<void>;
 
+/** Response headers naming who served the call (`<provider>/<region>/<model>`) and after how many attempts. */
+export const UPSTREAM_HEADER = "x-gateway-upstream";
+export const ATTEMPTS_HEADER = "x-gateway-attempts";
+
 /** Response header with the gateway's own time (ms) up to the response head: lets load tests compute overhead. */
 export const OVERHEAD_HEADER = "x-gateway-overhead-ms";
 
 export function createPipeline(deps: PipelineDeps): ModelCallHandler {
-  const { keyring, servedModels, provider, tracing, logger, lifecycle } = deps;
+  const { keyring, servedModels, router, tracing, logger, lifecycle } = deps;
 
   return async function handle(req, res, target) {
     const started = performance.now();
@@ -90,6 +97,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     let result: RelayResult | undefined;
     let failure: GatewayError | undefined;
     let upstreamStarted: number | undefined;
+    let served: Provider | undefined; // the upstream of the last attempt
+    let attempts = 0;
     let upstreamStatus: number | undefined;
     let upstreamWaitMs = 0; // until the upstream's part of the response head was known (see relay's BeforeHead)
     let hold: Hold | null = null;
@@ -122,7 +131,11 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       const priority = priorityOf(req.headers[PRIORITY_HEADER], tenant);
       r.priority = priority;
       r.feature = featureOf(req.headers[FEATURE_HEADER], tenant);
-      const deadline = Date.now() + (serverTimeoutMs(req.headers["x-server-timeout"]) ?? deps.queueTimeoutMs);
+      // The client's X-Server-Timeout bounds both the wait for admission and the routing (retries, backoff); without
+      // it, admission waits at most GATEWAY_QUEUE_TIMEOUT_MS and routing gets the upstream timeout.
+      const clientTimeout = serverTimeoutMs(req.headers["x-server-timeout"]);
+      const queueDeadline = Date.now() + (clientTimeout ?? deps.queueTimeoutMs);
+      const deadline = Date.now() + (clientTimeout ?? deps.upstreamTimeoutMs);
       if (resolved.method !== "countTokens") {
         const admitted = await trace.stage("admit", () =>
           deps.admission.admit({
@@ -137,7 +150,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
               });
               return { tokens: estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
             },
-            deadline,
+            deadline: queueDeadline,
             signal: abort.signal,
           }),
         );
@@ -161,13 +174,12 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         tracing.recording
           ? {
               ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
-              "gateway.upstream": provider.id,
             }
           : undefined,
       );
       upstreamStarted = performance.now();
       try {
-        const upstream = await provider.send({
+        const routed = await router.send({
           model: resolved.model,
           method: resolved.method,
           apiVersion: resolved.apiVersion,
@@ -175,8 +187,18 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           serverTimeout: remainingSeconds(req.headers["x-server-timeout"], deadline),
           traceparent: span.traceparent(),
           signal: abort.signal,
+          deadline,
+          onAttempt: (p) => {
+            served = p;
+            attempts++;
+          },
         });
+        const upstream = routed.response;
         upstreamStatus = upstream.status;
+        res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${resolved.model}`);
+        res.setHeader(ATTEMPTS_HEADER, String(routed.attempts));
+        if (tracing.recording)
+          span.setAttributes({ "gateway.upstream": routed.provider.id, "gateway.attempts": routed.attempts });
         result = await relay(upstream, res, resolved.stream, resolved.streamEncoding, (doneAt) => {
           upstreamWaitMs = doneAt - upstreamStarted!;
           res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
@@ -211,12 +233,13 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     // A stream waits on the upstream until its last chunk (relaying interleaves with it); a unary call until the
     // whole answer is in, after which writing it out is the gateway's time.
     r.overheadMs = r.durationMs - (r.stream ? upstreamMs : upstreamWaitMs);
-    if (upstreamStarted !== undefined) {
-      const relayStarted = upstreamStarted + upstreamWaitMs;
+    if (served) {
+      const relayStarted = upstreamStarted! + upstreamWaitMs;
       r.upstream = {
-        id: provider.id,
-        provider: provider.name,
-        region: provider.region,
+        id: served.id,
+        provider: served.name,
+        region: served.region,
+        attempts,
         status: upstreamStatus,
         outcome: upstreamOutcome(upstreamStatus, abort.signal.aborted),
         durationMs: upstreamMs,

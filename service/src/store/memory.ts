@@ -183,6 +183,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const at = begin();
         kv.set(key, { value, expiresAt: at + ttlMs });
       },
+      async claim(key, value, ttlMs) {
+        checkTtl(ttlMs);
+        const at = begin();
+        if (live(kv, key, at)) return false;
+        kv.set(key, { value, expiresAt: at + ttlMs });
+        return true;
+      },
+      async release(key, value) {
+        const at = begin();
+        if (live(kv, key, at)?.value === value) kv.delete(key);
+      },
     },
 
     presence: {

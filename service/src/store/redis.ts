@@ -155,6 +155,11 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return v`;
 
+// KEYS: a kv key. ARGV: the value its holder set. Deletes it only if it still holds that value (lease release).
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 interface Script {
   lua: string;
   sha: string;
@@ -165,6 +170,7 @@ const SCRIPTS = {
   reconcile: script(RECONCILE),
   beat: script(BEAT),
   counterAdd: script(COUNTER_ADD),
+  release: script(RELEASE),
 };
 
 /** Server replies that mean "not available now" rather than a bug in a script or a call. */
@@ -300,6 +306,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       async set(key, value, ttlMs) {
         checkTtl(ttlMs);
         await call(() => client.set(kvKey(key), value, "PX", ttlMs));
+      },
+      async claim(key, value, ttlMs) {
+        checkTtl(ttlMs);
+        return (await call(() => client.set(kvKey(key), value, "PX", ttlMs, "NX"))) === "OK";
+      },
+      async release(key, value) {
+        await run(SCRIPTS.release, [kvKey(key)], [value]);
       },
     },
 

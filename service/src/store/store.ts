@@ -122,6 +122,21 @@ export interface KeyValue {
   set(key: string, value: string, ttlMs: number): Promise<void>;
 }
 
+/**
+ * Leases on the same keys as KeyValue (one namespace: `get` reads a claimed key's value). A holder claims with a value
+ * only it knows (a random token) and releases with that value, so a holder whose lease expired and was claimed by
+ * another never frees the other's lease. Used for request coalescing across instances (cache/coalesce.ts).
+ *
+ * Kept apart from KeyValue so that a KeyValue stub (get/set only, as the budget tests write them) stays a KeyValue;
+ * the store's `kv` offers both.
+ */
+export interface Leases {
+  /** Sets `key` to `value` for `ttlMs` only if it is absent (Redis `SET NX PX`); true when this caller got it. */
+  claim(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Deletes `key` only if it still holds `value` (compare-and-delete); otherwise does nothing. */
+  release(key: string, value: string): Promise<void>;
+}
+
 /** Live gateway instances, so that each can take its share of a limit when the shared store is unreachable. */
 export interface Presence {
   /**
@@ -145,7 +160,7 @@ export interface Store {
   readonly kind: "memory" | "redis";
   readonly windows: RateWindows;
   readonly counters: Counters;
-  readonly kv: KeyValue;
+  readonly kv: KeyValue & Leases;
   readonly presence: Presence;
   /** Never rejects. */
   health(): Promise<StoreHealth>;

@@ -48,6 +48,8 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
 export interface AppOptions {
   handleModelCall: ModelCallHandler;
   readiness: readonly ReadinessCheck[];
+  /** Shown by /readyz without deciding readiness (e.g. circuit breaker states: an open circuit is routed around). */
+  readinessDetails?: () => Record<string, unknown>;
   /** `GET /metrics` on this port, for the admin key only (telemetry/metrics-endpoint.ts). */
   metrics: { registry: Registry; adminKeySha256: string | undefined };
   /** `GET /admin/usage?period=day|month`: tokens and spend per tenant and model, for the admin key only. */
@@ -57,7 +59,8 @@ export interface AppOptions {
     { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
 }
 
-export function createApp({ handleModelCall, readiness, metrics, usage, budget }: AppOptions): RequestListener {
+export function createApp(options: AppOptions): RequestListener {
+  const { handleModelCall, readiness, metrics, usage, budget } = options;
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -72,7 +75,11 @@ export function createApp({ handleModelCall, readiness, metrics, usage, budget }
       checks[check.name] = problem ?? "ok";
       if (problem) ready = false;
     }
-    writeJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks });
+    writeJson(res, ready ? 200 : 503, {
+      status: ready ? "ready" : "not ready",
+      checks,
+      ...(options.readinessDetails ? { details: options.readinessDetails() } : {}),
+    });
   });
 
   // Admin endpoints: 404 until an admin key is configured (naming the setting), 401 without the key.

@@ -54,6 +54,7 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
           status: r.upstream.status,
           outcome: r.upstream.outcome,
           durationMs: round(r.upstream.durationMs),
+          attempts: r.upstream.attempts,
           firstChunkMs: r.upstream.firstChunkMs === undefined ? undefined : round(r.upstream.firstChunkMs),
         },
         tokens: r.tokens,

@@ -28,6 +28,8 @@ export interface CallRecord {
         id: string;
         provider: string;
         region: string;
+        /** Attempts made (1 when the first answered); the fields here describe the last one. */
+        attempts: number;
         /** HTTP status from the upstream; undefined when no response came (network error, cancel). */
         status: number | undefined;
         outcome: UpstreamOutcome;

@@ -39,7 +39,7 @@ export interface GatewayMetrics {
   readonly budgetRejections: Counter<"scope">;
   readonly queueDepth: Gauge<"priority">;
   readonly cacheResults: Counter<"result">;
-  readonly circuitState: Gauge<"upstream">;
+  readonly circuitState: Gauge<"upstream" | "model">;
   readonly retries: Counter<"upstream" | "reason">;
   readonly injectionDetections: Counter<"tenant" | "category" | "action">;
   readonly modelArmorBlocks: Counter<"tenant" | "model" | "stage">;
@@ -142,8 +142,8 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
     }),
     circuitState: new Gauge({
       name: "gateway_circuit_state",
-      help: "Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.",
-      labelNames: ["upstream"],
+      help: "Circuit breaker state per upstream and model: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["upstream", "model"],
       registers,
     }),
     retries: new Counter({

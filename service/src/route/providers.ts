@@ -1,0 +1,57 @@
+/**
+ * The upstreams of config/upstreams.ts as providers the router can call: Vertex AI regions and projects (each its
+ * own keep-alive pool and endpoint), and OpenAI-compatible servers reached through translation.
+ */
+import type { Upstreams } from "../config/upstreams.js";
+import type { TokenSource } from "../upstream/credentials.js";
+import { createOpenAIProvider } from "../upstream/openai.js";
+import { createVertexProvider } from "../upstream/vertex.js";
+import { ConfigError } from "../config/env.js";
+import type { RoutedProvider } from "./router.js";
+
+export interface ProviderDefaults {
+  /** "vertex", or "emulator" when the gateway runs against the Gemini emulator. */
+  kind: "vertex" | "emulator";
+  project: string;
+  tokens: TokenSource;
+  timeoutMs: number;
+  connections: number;
+  userAgent: string;
+  /** Environment to read OpenAI-compatible API keys from (`apiKeyEnv`). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, RoutedProvider> {
+  const out = new Map<string, RoutedProvider>();
+  for (const up of u.upstreams) {
+    if (up.provider === "vertex") {
+      const provider = createVertexProvider({
+        name: d.kind,
+        project: up.project ?? d.project,
+        location: up.region,
+        baseUrl: up.baseUrl,
+        tokens: d.tokens,
+        timeoutMs: d.timeoutMs,
+        connections: d.connections,
+        userAgent: d.userAgent,
+      });
+      out.set(up.id, { provider, supports: () => true });
+    } else {
+      const apiKey = up.apiKeyEnv ? d.env[up.apiKeyEnv] : undefined;
+      if (up.apiKeyEnv && !apiKey) {
+        throw new ConfigError(`Upstream "${up.id}" reads its API key from ${up.apiKeyEnv}, which is not set.`);
+      }
+      const provider = createOpenAIProvider({
+        id: up.id,
+        baseUrl: up.baseUrl,
+        apiKey,
+        models: up.models,
+        timeoutMs: d.timeoutMs,
+        connections: d.connections,
+        userAgent: d.userAgent,
+      });
+      out.set(up.id, { provider, supports: (model, method) => provider.supports(model, method) });
+    }
+  }
+  return out;
+}
