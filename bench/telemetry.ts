@@ -79,6 +79,7 @@ function callRecord(i: number): CallRecord {
     priority: "interactive",
     feature: undefined,
     cache: "bypass",
+    savedUsd: undefined,
     streamError: undefined,
     http: {
       method: "POST",

@@ -27,6 +27,9 @@ import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createAdmission } from "./pipeline/admit.js";
 import { createUsageLedger } from "./accounting/usage.js";
 import { createStore, type Store } from "./store/index.js";
+import { StoreUnavailableError } from "./store/store.js";
+import { createResponseCache } from "./cache/response-cache.js";
+import { createCoalescer } from "./cache/coalesce.js";
 import { createBudgetSwitch } from "./budget/kill-switch.js";
 import { budgetAlertsHandler } from "./budget/alerts-endpoint.js";
 import { createPushVerifier } from "./budget/push-auth.js";
@@ -34,6 +37,8 @@ import { createPushVerifier } from "./budget/push-auth.js";
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
 const PRESENCE_TTL_MS = 5_000;
+/** How long other instances wait on one instance's identical call before making their own. */
+const COALESCE_LEASE_MS = 30_000;
 const CIRCUIT_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
 
 export interface GatewayParts {
@@ -191,6 +196,14 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     upstreamTimeoutMs: config.upstream.timeoutMs,
     servedModels: new Set(config.models),
     router,
+    cache: createResponseCache({
+      kv: store.kind === "redis" ? store.kv : undefined,
+      maxBytes: config.cache.maxBytes,
+      onStoreError: (err) => {
+        if (err instanceof StoreUnavailableError) storeError(err);
+      },
+    }),
+    coalescer: createCoalescer({ kv: store.kind === "redis" ? store.kv : undefined, leaseMs: COALESCE_LEASE_MS }),
     prices: loadPriceTable(config.pricesFile),
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),

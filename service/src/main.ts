@@ -73,7 +73,8 @@ async function main(): Promise<void> {
 }
 
 function loadTenants(config: Config, logger: Logger): Tenant[] {
-  if (config.tenantsFile) return loadTenantsFile(config.tenantsFile, config.models);
+  const defaults = { cacheTtlSeconds: config.cache.ttlSeconds };
+  if (config.tenantsFile) return loadTenantsFile(config.tenantsFile, config.models, defaults);
   if (config.upstream.kind === "vertex") {
     console.error(
       `Refusing to start: ${ENV.TENANTS_FILE} is required with the Vertex AI upstream (every call would be billed to ` +
@@ -93,7 +94,12 @@ function loadTenants(config: Config, logger: Logger): Tenant[] {
       `         -H "x-goog-api-key: ${key}" -H "content-type: application/json" \\\n` +
       `         -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'\n`,
   );
-  return parseTenants({ tenants: [{ id: "dev", keySha256: sha256Hex(key), models: ["*"] }] }, config.models);
+  return parseTenants(
+    { tenants: [{ id: "dev", keySha256: sha256Hex(key), models: ["*"] }] },
+    config.models,
+    "development tenant",
+    defaults,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -9,14 +9,27 @@
 import { StoreUnavailableError, type CounterRef, type Period, type Store } from "../store/store.js";
 import { usdMicros, type CallCost, type TokenUsage } from "./cost.js";
 
-const FIELDS = ["requests", "input", "cached_input", "output", "reasoning", "usd_micros"] as const;
+const FIELDS = [
+  "requests",
+  "input",
+  "cached_input",
+  "output",
+  "reasoning",
+  "usd_micros",
+  "cache_hits",
+  "saved_usd_micros",
+] as const;
 export type Field = (typeof FIELDS)[number];
 const PERIODS: readonly Period[] = ["day", "month"];
 
 export interface ModelUsage {
+  /** Calls that went upstream. */
   requests: number;
   tokens: { input: number; cachedInput: number; output: number; reasoning: number };
   usd: number;
+  /** Calls answered from the response cache, and what they would have cost. */
+  cacheHits: number;
+  savedUsd: number;
 }
 
 export interface UsageSummary {
@@ -32,6 +45,8 @@ export interface UsageSummary {
 export interface UsageLedger {
   /** Counts one finished call (fire-and-forget). */
   add(tenant: string, model: string, tokens: TokenUsage, cost: CallCost | undefined, feature?: string): void;
+  /** Counts one call answered from the cache, and the spend it saved. */
+  addCacheHit(tenant: string, model: string, savedUsd: number | undefined, feature?: string): void;
   summary(period: Period, at?: number): Promise<UsageSummary>;
   /** Adds what was counted in memory during a store outage; what still fails stays for the next flush. */
   flush(): Promise<void>;
@@ -65,6 +80,30 @@ export function createUsageLedger(
     if (p) p.amount += amount;
     else pending.set(key, { ref, amount });
   };
+  const addAmounts = (
+    tenant: string,
+    model: string,
+    feature: string | undefined,
+    amounts: Partial<Record<Field, number>>,
+  ) => {
+    const at = Date.now();
+    for (const period of PERIODS) {
+      for (const field of FIELDS) {
+        const amount = amounts[field];
+        if (!amount) continue;
+        const names = [usageCounterName(tenant, model, field)];
+        if (feature) names.push(featureCounterName(tenant, feature, field));
+        for (const name of names) {
+          const ref: CounterRef = { name, period, at };
+          store.counters.add(ref, amount).catch((err: unknown) => {
+            if (!(err instanceof StoreUnavailableError)) return;
+            onStoreError(err);
+            keep(ref, amount);
+          });
+        }
+      }
+    }
+  };
   return {
     async flush() {
       const batch = [...pending.values()];
@@ -79,30 +118,18 @@ export function createUsageLedger(
     },
 
     add(tenant, model, t, cost, feature) {
-      const at = Date.now();
-      const amounts: Record<Field, number> = {
+      addAmounts(tenant, model, feature, {
         requests: 1,
         input: t.input + t.toolUsePrompt,
         cached_input: t.cachedInput,
         output: t.output,
         reasoning: t.thinking,
         usd_micros: cost ? usdMicros(cost.totalUsd) : 0,
-      };
-      for (const period of PERIODS) {
-        for (const field of FIELDS) {
-          if (amounts[field] === 0) continue;
-          const names = [usageCounterName(tenant, model, field)];
-          if (feature) names.push(featureCounterName(tenant, feature, field));
-          for (const name of names) {
-            const ref: CounterRef = { name, period, at };
-            store.counters.add(ref, amounts[field]).catch((err: unknown) => {
-              if (!(err instanceof StoreUnavailableError)) return;
-              onStoreError(err);
-              keep(ref, amounts[field]);
-            });
-          }
-        }
-      }
+      });
+    },
+
+    addCacheHit(tenant, model, savedUsd, feature) {
+      addAmounts(tenant, model, feature, { cache_hits: 1, saved_usd_micros: savedUsd ? usdMicros(savedUsd) : 0 });
     },
 
     async summary(period, at = Date.now()) {
@@ -120,11 +147,13 @@ export function createUsageLedger(
       let i = 0;
       const next = (): ModelUsage | undefined => {
         const v = Object.fromEntries(FIELDS.map((f) => [f, values[i++] ?? 0])) as Record<Field, number>;
-        if (v.requests === 0 && v.usd_micros === 0) return undefined;
+        if (v.requests === 0 && v.usd_micros === 0 && v.cache_hits === 0) return undefined;
         return {
           requests: v.requests,
           tokens: { input: v.input, cachedInput: v.cached_input, output: v.output, reasoning: v.reasoning },
           usd: v.usd_micros / 1e6,
+          cacheHits: v.cache_hits,
+          savedUsd: v.saved_usd_micros / 1e6,
         };
       };
       const tenants: UsageSummary["tenants"] = {};
@@ -141,6 +170,8 @@ export function createUsageLedger(
           total.tokens.output += u.tokens.output;
           total.tokens.reasoning += u.tokens.reasoning;
           total.usd = Math.round((total.usd + u.usd) * 1e6) / 1e6;
+          total.cacheHits += u.cacheHits;
+          total.savedUsd = Math.round((total.savedUsd + u.savedUsd) * 1e6) / 1e6;
         }
         const byFeature: Record<string, ModelUsage> = {};
         for (const feature of features(tenant)) {
@@ -162,5 +193,11 @@ function periodStart(period: Period, at: number): number {
 }
 
 function emptyUsage(): ModelUsage {
-  return { requests: 0, tokens: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, usd: 0 };
+  return {
+    requests: 0,
+    tokens: { input: 0, cachedInput: 0, output: 0, reasoning: 0 },
+    usd: 0,
+    cacheHits: 0,
+    savedUsd: 0,
+  };
 }

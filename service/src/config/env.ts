@@ -40,6 +40,8 @@ export const ENV = {
   STORE_FAILURE: "GATEWAY_STORE_FAILURE", // open | closed: what limits do while Redis is unreachable
   DEFAULT_OUTPUT_TOKENS: "GATEWAY_DEFAULT_OUTPUT_TOKENS", // output tokens reserved when a request sets no maximum
   CAPACITY: "GATEWAY_CAPACITY", // JSON: upstream capacity per model (and region) shared by all instances; see README
+  CACHE_MAX_BYTES: "GATEWAY_CACHE_MAX_BYTES", // size of the in-process tier of the response cache
+  CACHE_TTL_SECONDS: "GATEWAY_CACHE_TTL_SECONDS", // how long a cached answer is served (a tenant may set its own)
   QUEUE_MAX: "GATEWAY_QUEUE_MAX", // calls one instance may hold waiting for capacity
   QUEUE_TIMEOUT_MS: "GATEWAY_QUEUE_TIMEOUT_MS", // a call's deadline when the client sends no X-Server-Timeout
   BUDGET_PUSH_AUDIENCE: "GATEWAY_BUDGET_PUSH_AUDIENCE", // the OIDC audience of budget alerts pushed by Pub/Sub
@@ -103,6 +105,8 @@ const EnvSchema = z
     [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
     [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
     [ENV.CAPACITY]: z.string().min(1).optional(),
+    [ENV.CACHE_MAX_BYTES]: int(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    [ENV.CACHE_TTL_SECONDS]: int(1, 30 * 86_400).default(300),
     [ENV.QUEUE_MAX]: int(0, 100_000).default(512),
     [ENV.QUEUE_TIMEOUT_MS]: int(0, 600_000).default(5_000),
     [ENV.BUDGET_PUSH_AUDIENCE]: z.string().min(1).optional(),
@@ -194,6 +198,11 @@ export interface Config {
     /** How long a call may wait when the client sends no X-Server-Timeout. */
     readonly queueTimeoutMs: number;
   };
+  readonly cache: {
+    /** In-process tier (LRU) size; the shared tier is the store. */
+    readonly maxBytes: number;
+    readonly ttlSeconds: number;
+  };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -265,6 +274,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       queueMax: e[ENV.QUEUE_MAX],
       queueTimeoutMs: e[ENV.QUEUE_TIMEOUT_MS],
     },
+    cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],

@@ -62,6 +62,26 @@ const TenantSchema = z.strictObject({
     )
     .max(MAX_FEATURES, `at most ${MAX_FEATURES} feature labels per tenant`)
     .optional(),
+  /**
+   * The response cache (deterministic requests, or `x-gateway-cache: use`): how long an answer is served, and how long
+   * past that it may still be served when every upstream fails (0 = never stale). Default: GATEWAY_CACHE_TTL_SECONDS.
+   */
+  cache: z
+    .strictObject({
+      ttlSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 86_400)
+        .optional(),
+      staleSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400)
+        .optional(),
+    })
+    .optional(),
   /** The gateway's prompt-injection scorer: what to do with a flagged prompt. Default: log it in the audit record. */
   injection: z
     .strictObject({
@@ -90,6 +110,8 @@ export interface Tenant {
   /** Undefined means every served model ("*"). */
   readonly models: ReadonlySet<string> | undefined;
   readonly priority: Priority;
+  /** Response cache: TTL, and how long past it an answer may be served when every upstream fails. */
+  readonly cache: { readonly ttlSeconds: number; readonly staleSeconds: number };
   /** Feature labels the tenant may send in `x-gateway-feature`; empty = none. */
   readonly features: ReadonlySet<string>;
   readonly injection: { readonly action: InjectionAction; readonly threshold: number | undefined };
@@ -119,7 +141,19 @@ export function newKey(): string {
 }
 
 /** Validates a parsed tenants document against the schema and the served models. */
-export function parseTenants(doc: unknown, servedModels: readonly string[], source = "tenants file"): Tenant[] {
+export interface TenantDefaults {
+  /** GATEWAY_CACHE_TTL_SECONDS. */
+  cacheTtlSeconds: number;
+}
+
+export const TENANT_DEFAULTS: TenantDefaults = { cacheTtlSeconds: 300 };
+
+export function parseTenants(
+  doc: unknown,
+  servedModels: readonly string[],
+  source = "tenants file",
+  defaults: TenantDefaults = TENANT_DEFAULTS,
+): Tenant[] {
   const parsed = TenantsFileSchema.safeParse(doc);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
@@ -150,6 +184,7 @@ export function parseTenants(doc: unknown, servedModels: readonly string[], sour
       models: t.models.includes("*") ? undefined : new Set(t.models),
       priority: t.priority,
       features: new Set(t.features ?? []),
+      cache: { ttlSeconds: t.cache?.ttlSeconds ?? defaults.cacheTtlSeconds, staleSeconds: t.cache?.staleSeconds ?? 0 },
       injection: { action: t.injection?.action ?? "log", threshold: t.injection?.threshold },
       limits: t.limits && Object.values(t.limits).some((v) => v !== undefined) ? { ...t.limits } : undefined,
       modelArmor: t.modelArmor && {
@@ -163,7 +198,11 @@ export function parseTenants(doc: unknown, servedModels: readonly string[], sour
   return tenants;
 }
 
-export function loadTenantsFile(path: string, servedModels: readonly string[]): Tenant[] {
+export function loadTenantsFile(
+  path: string,
+  servedModels: readonly string[],
+  defaults: TenantDefaults = TENANT_DEFAULTS,
+): Tenant[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -176,5 +215,5 @@ export function loadTenantsFile(path: string, servedModels: readonly string[]): 
   } catch (err) {
     throw new ConfigError(`GATEWAY_TENANTS_FILE "${path}" is not valid JSON: ${(err as Error).message}`);
   }
-  return parseTenants(doc, servedModels, `tenants file "${path}"`);
+  return parseTenants(doc, servedModels, `tenants file "${path}"`, defaults);
 }

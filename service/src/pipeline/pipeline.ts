@@ -31,6 +31,15 @@ import type { Hold } from "./admit.js";
 import type { Priority, Tenant } from "../config/tenants.js";
 import type { UsageLedger } from "../accounting/usage.js";
 import { readBody } from "./read-body.js";
+import { CACHE_HEADER, cacheDecision, cacheKey } from "../cache/cache-key.js";
+import {
+  streamChunks,
+  unaryBody,
+  type CacheEntry,
+  type CacheHit,
+  type ResponseCache,
+} from "../cache/response-cache.js";
+import type { Coalescer } from "../cache/coalesce.js";
 import { relay, statusForHttp, type RelayResult } from "./relay.js";
 import { attributionLabels, requestBody, resolveTarget, validateBody } from "./validate.js";
 
@@ -46,6 +55,8 @@ export interface PipelineDeps {
   usage: UsageLedger;
   servedModels: ReadonlySet<string>;
   router: Router;
+  cache: ResponseCache;
+  coalescer: Coalescer;
   prices: PriceTable;
   tracing: Tracing;
   record: CallRecorder;
@@ -101,9 +112,10 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     let attempts = 0;
     let upstreamStatus: number | undefined;
     let upstreamWaitMs = 0; // until the upstream's part of the response head was known (see relay's BeforeHead)
-    let hold: Hold | null = null;
+    let hold = null as Hold | null; // set inside forward(), a closure: keep TypeScript from narrowing it to null
     let estimate: TokenEstimate | undefined;
     let requestDoc: Readonly<Record<string, unknown>> | undefined;
+    let fromCache: "hit" | "coalesced" | "stale" | undefined;
     try {
       if (lifecycle.draining) {
         res.setHeader("connection", "close");
@@ -136,79 +148,171 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       const clientTimeout = serverTimeoutMs(req.headers["x-server-timeout"]);
       const queueDeadline = Date.now() + (clientTimeout ?? deps.queueTimeoutMs);
       const deadline = Date.now() + (clientTimeout ?? deps.upstreamTimeoutMs);
-      if (resolved.method !== "countTokens") {
-        const admitted = await trace.stage("admit", () =>
-          deps.admission.admit({
-            tenant,
-            model: resolved.model,
-            priority,
-            estimate: () => {
-              estimate = estimateTokens(body.doc, deps.defaultOutputTokens);
-              const cost = costOf(deps.prices, resolved.model, {
-                promptTokenCount: estimate.prompt,
-                candidatesTokenCount: estimate.output,
-              });
-              return { tokens: estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
-            },
-            deadline: queueDeadline,
-            signal: abort.signal,
-          }),
-        );
-        if (!admitted.admitted) {
-          r.admission = admitted.scope === "spend" || admitted.scope === "budget" ? "over-budget" : "limited";
-          r.admissionScope = admitted.scope;
-          throw admitted.error;
-        }
-        r.admission = "admitted";
-        r.queuedMs = admitted.queuedMs;
-        hold = admitted.hold;
-        for (const name in admitted.headers) res.setHeader(name, admitted.headers[name]!);
-      }
-      const forward = requestBody(body, {
-        labels: attributionLabels(tenant, keyId, r.feature),
-        modelArmorConfig: verdict.modelArmorConfig,
-      });
+      // Cache (cache/): a fresh answer is served as it is; identical concurrent calls share one upstream call.
+      const cacheUse =
+        resolved.method !== "countTokens" &&
+        cacheDecision(body.doc, {
+          xGatewayCache: headerString(req.headers[CACHE_HEADER]),
+          cacheControl: headerString(req.headers["cache-control"]),
+        }) === "use";
+      let stale: CacheHit | undefined;
+      /** Answers from the cache: free, so no admission, no upstream, no tokens — only the spend it saved. */
+      const serveCached = (entry: CacheEntry, kind: "hit" | "coalesced" | "stale"): void => {
+        fromCache = kind;
+        const out = resolved.stream
+          ? encodeStream(streamChunks(entry), resolved.streamEncoding)
+          : Buffer.from(unaryBody(entry));
+        res.writeHead(200, {
+          "content-type": resolved.stream && resolved.streamEncoding === "sse" ? "text/event-stream" : JSON_TYPE,
+          "content-length": out.length,
+          [CACHE_HEADER]: kind === "stale" ? "stale" : "hit",
+          [OVERHEAD_HEADER]: (performance.now() - started).toFixed(3),
+        });
+        res.end(out);
+        r.http.responseBytes = out.length;
+        r.savedUsd = entry.costUsd;
+      };
 
-      const span = trace.startChild(
-        "upstream",
-        tracing.recording
-          ? {
-              ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
-            }
-          : undefined,
-      );
-      upstreamStarted = performance.now();
-      try {
-        const routed = await router.send({
+      /** Admission, routing and relay of this call; with a cache key, the clean answer is stored and returned. */
+      const forward = async (key: string | undefined): Promise<CacheEntry | undefined> => {
+        if (resolved.method !== "countTokens") {
+          const admitted = await trace.stage("admit", () =>
+            deps.admission.admit({
+              tenant,
+              model: resolved.model,
+              priority,
+              estimate: () => {
+                estimate = estimateTokens(body.doc, deps.defaultOutputTokens);
+                const cost = costOf(deps.prices, resolved.model, {
+                  promptTokenCount: estimate.prompt,
+                  candidatesTokenCount: estimate.output,
+                });
+                return { tokens: estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
+              },
+              deadline: queueDeadline,
+              signal: abort.signal,
+            }),
+          );
+          if (!admitted.admitted) {
+            r.admission = admitted.scope === "spend" || admitted.scope === "budget" ? "over-budget" : "limited";
+            r.admissionScope = admitted.scope;
+            throw admitted.error;
+          }
+          r.admission = "admitted";
+          r.queuedMs = admitted.queuedMs;
+          hold = admitted.hold;
+          for (const name in admitted.headers) res.setHeader(name, admitted.headers[name]!);
+        }
+        const upstreamBody = requestBody(body, {
+          labels: attributionLabels(tenant, keyId, r.feature),
+          modelArmorConfig: verdict.modelArmorConfig,
+        });
+
+        const span = trace.startChild(
+          "upstream",
+          tracing.recording
+            ? {
+                ...genAiClientAttributes({ model: resolved.model, method: resolved.method }),
+              }
+            : undefined,
+        );
+        upstreamStarted = performance.now();
+        try {
+          const routed = await router.send({
+            model: resolved.model,
+            method: resolved.method,
+            apiVersion: resolved.apiVersion,
+            body: upstreamBody,
+            serverTimeout: remainingSeconds(req.headers["x-server-timeout"], deadline),
+            traceparent: span.traceparent(),
+            signal: abort.signal,
+            deadline,
+            onAttempt: (p) => {
+              served = p;
+              attempts++;
+            },
+          });
+          const upstream = routed.response;
+          upstreamStatus = upstream.status;
+          if (stale && (upstream.status >= 500 || upstream.status === 429)) {
+            // Every upstream failed, and the tenant accepts an answer past its TTL rather than an error.
+            upstream.body.destroy();
+            span.end(`upstream answered HTTP ${upstream.status}; served stale`);
+            serveCached(stale.entry, "stale");
+            return undefined;
+          }
+          res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${resolved.model}`);
+          res.setHeader(ATTEMPTS_HEADER, String(routed.attempts));
+          if (tracing.recording)
+            span.setAttributes({ "gateway.upstream": routed.provider.id, "gateway.attempts": routed.attempts });
+          if (key !== undefined) res.setHeader(CACHE_HEADER, "miss");
+          result = await relay(
+            upstream,
+            res,
+            resolved.stream,
+            resolved.streamEncoding,
+            (doneAt) => {
+              upstreamWaitMs = doneAt - upstreamStarted!;
+              res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
+            },
+            key !== undefined,
+          );
+          span.setAttributes({ "http.response.status_code": upstream.status });
+          span.end(result.clientClosed ? "client closed the request" : result.streamError);
+          if (result.clientClosed) failure = errors.clientClosed(); // recorded as 499, with what was relayed
+        } catch (err) {
+          if (stale && !abort.signal.aborted && !res.headersSent && toGatewayError(err).httpCode >= 500) {
+            span.end(`${toGatewayError(err).status}; served stale`);
+            serveCached(stale.entry, "stale");
+            return undefined;
+          }
+          span.end(abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
+          throw err;
+        }
+        // A whole, clean answer is kept for the next identical call (before the coalescing lease is released, so
+        // other instances waiting on it find it).
+        const captured = result.captured;
+        if (key === undefined || !captured || result.status !== 200 || result.modelArmorBlock) return undefined;
+        const entry: CacheEntry = {
+          chunks: captured,
           model: resolved.model,
-          method: resolved.method,
-          apiVersion: resolved.apiVersion,
-          body: forward,
-          serverTimeout: remainingSeconds(req.headers["x-server-timeout"], deadline),
-          traceparent: span.traceparent(),
-          signal: abort.signal,
-          deadline,
-          onAttempt: (p) => {
-            served = p;
-            attempts++;
-          },
-        });
-        const upstream = routed.response;
-        upstreamStatus = upstream.status;
-        res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${resolved.model}`);
-        res.setHeader(ATTEMPTS_HEADER, String(routed.attempts));
-        if (tracing.recording)
-          span.setAttributes({ "gateway.upstream": routed.provider.id, "gateway.attempts": routed.attempts });
-        result = await relay(upstream, res, resolved.stream, resolved.streamEncoding, (doneAt) => {
-          upstreamWaitMs = doneAt - upstreamStarted!;
-          res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
-        });
-        span.setAttributes({ "http.response.status_code": upstream.status });
-        span.end(result.clientClosed ? "client closed the request" : result.streamError);
-        if (result.clientClosed) failure = errors.clientClosed(); // recorded as 499, with what was relayed
-      } catch (err) {
-        span.end(abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
-        throw err;
+          usage: result.usage,
+          costUsd: result.usage ? costOf(deps.prices, resolved.model, result.usage)?.totalUsd : undefined,
+          storedAt: Date.now(),
+        };
+        await deps.cache.set(key, entry, tenant.cache.ttlSeconds * 1000, tenant.cache.staleSeconds * 1000);
+        return entry;
+      };
+
+      if (!cacheUse) {
+        res.setHeader(CACHE_HEADER, "bypass");
+        await forward(undefined);
+      } else {
+        const key = cacheKey(tenant.id, resolved.model, body.doc);
+        const found = await trace.stage("cache", () => deps.cache.get(key));
+        if (found?.fresh) serveCached(found.entry, "hit");
+        else {
+          // An answer past its TTL is kept only for when every upstream fails, if the tenant accepts stale ones.
+          if (found && found.ageMs <= (tenant.cache.ttlSeconds + tenant.cache.staleSeconds) * 1000) stale = found;
+          let leaderError: unknown;
+          const flight = await deps.coalescer.run(
+            key,
+            () =>
+              forward(key).catch((err: unknown) => {
+                leaderError = err; // this call's own failure; followers fall back to calling themselves
+                return undefined;
+              }),
+            async () => {
+              const h = await deps.cache.get(key);
+              return h?.fresh ? h.entry : undefined;
+            },
+          );
+          if (flight.role === "leader" && leaderError !== undefined) throw leaderError;
+          if (flight.role === "follower") {
+            if (flight.value) serveCached(flight.value, "coalesced");
+            else await forward(undefined); // the leader got no answer worth sharing: make the call
+          }
+        }
       }
     } catch (err) {
       failure = abort.signal.aborted ? errors.clientClosed() : toGatewayError(err);
@@ -228,7 +332,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     // Reconcile and record: the one exit path.
     const ended = performance.now();
     const upstreamMs = upstreamStarted === undefined ? 0 : ended - upstreamStarted;
-    r.status = failure?.httpCode ?? result?.status ?? 0;
+    r.status = failure?.httpCode ?? result?.status ?? (fromCache ? 200 : 0);
+    r.cache = fromCache ?? (res.getHeader(CACHE_HEADER) === "miss" ? "miss" : "bypass");
     r.durationMs = ended - started;
     // A stream waits on the upstream until its last chunk (relaying interleaves with it); a unary call until the
     // whole answer is in, after which writing it out is the gateway's time.
@@ -274,6 +379,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       }
       if (r.tokens && r.tenant && r.model) deps.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature);
     }
+    if (fromCache && r.tenant && r.model) deps.usage.addCacheHit(r.tenant, r.model, r.savedUsd, r.feature);
     if (hold) {
       // Actual tokens when the answer said (or, for a cut stream, what was produced); the estimate when a unary
       // answer carried no usage; nothing when the call failed (upstream errors are not billed).
@@ -320,6 +426,7 @@ function newRecord(
     feature: undefined,
     modelArmorBlock: undefined,
     cache: "bypass",
+    savedUsd: undefined,
     streamError: undefined,
     http: {
       method: req.method,
@@ -331,6 +438,15 @@ function newRecord(
     },
     trace: { traceId: trace.traceId, spanId: trace.spanId, sampled: trace.sampled },
   };
+}
+
+const JSON_TYPE = "application/json; charset=UTF-8";
+
+/** Cached chunks as the client asked for them: SSE events, or Google's progressive JSON array. */
+function encodeStream(chunks: readonly string[], encoding: "sse" | "array"): Buffer {
+  return Buffer.from(
+    encoding === "sse" ? chunks.map((c) => `data: ${c}\r\n\r\n`).join("") : `[${chunks.join("\n,\r\n")}\n]`,
+  );
 }
 
 /** Writes the Gemini error envelope if nothing has been sent yet; otherwise ends the response. */

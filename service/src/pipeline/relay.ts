@@ -29,6 +29,8 @@ export interface RelayResult {
    * final chunk is charged, since only the final chunk carries the output count. 0 for unary answers.
    */
   producedOutputTokens: number;
+  /** With `capture`: the answer as Gemini response JSON strings (one, or one per chunk) when it came whole. */
+  captured: string[] | undefined;
 }
 
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -46,20 +48,26 @@ export async function relay(
   stream: boolean,
   encoding: "sse" | "array",
   beforeHead: BeforeHead,
+  /** Keep the answer's chunks (for the response cache). */
+  capture = false,
 ): Promise<RelayResult> {
   if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, beforeHead);
-  return stream ? relayStream(upstream, res, encoding, beforeHead) : relayUnary(upstream, res, beforeHead);
+  return stream
+    ? relayStream(upstream, res, encoding, beforeHead, capture)
+    : relayUnary(upstream, res, beforeHead, capture);
 }
 
 async function relayUnary(
   upstream: UpstreamResponse,
   res: ServerResponse,
   beforeHead: BeforeHead,
+  capture: boolean,
 ): Promise<RelayResult> {
   const started = performance.now();
   const body = await collect(upstream, Infinity);
   beforeHead(performance.now());
-  const { usage, modelArmorBlock } = inspect(body.toString("utf8"));
+  const text = body.toString("utf8");
+  const { usage, modelArmorBlock } = inspect(text);
   res.writeHead(upstream.status, { "content-type": upstream.contentType ?? JSON_TYPE, "content-length": body.length });
   res.end(body);
   return {
@@ -71,6 +79,7 @@ async function relayUnary(
     streamError: undefined,
     clientClosed: false,
     producedOutputTokens: 0,
+    captured: capture && upstream.status === 200 ? [text] : undefined,
   };
 }
 
@@ -106,6 +115,7 @@ async function relayError(
     streamError: undefined,
     clientClosed: false,
     producedOutputTokens: 0,
+    captured: undefined,
   };
 }
 
@@ -114,9 +124,11 @@ async function relayStream(
   res: ServerResponse,
   encoding: "sse" | "array",
   beforeHead: BeforeHead,
+  capture: boolean,
 ): Promise<RelayResult> {
   const started = performance.now();
   const sse = encoding === "sse";
+  const captured: string[] | undefined = capture ? [] : undefined;
   beforeHead(started);
   res.writeHead(200, {
     "content-type": sse ? "text/event-stream" : JSON_TYPE,
@@ -140,6 +152,7 @@ async function relayStream(
         modelArmorBlock ??= seen.modelArmorBlock;
       }
       produced += estimateChunkOutputTokens(payload);
+      captured?.push(payload);
       const out = sse ? `data: ${payload}\r\n\r\n` : `${events === 0 ? "[" : "\n,\r\n"}${payload}`;
       events++;
       bytes += out.length;
@@ -165,6 +178,7 @@ async function relayStream(
         streamError,
         clientClosed: true,
         producedOutputTokens: produced,
+        captured: undefined,
       };
     }
     const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
@@ -182,6 +196,7 @@ async function relayStream(
     streamError,
     clientClosed: false,
     producedOutputTokens: produced,
+    captured: streamError === undefined ? captured : undefined,
   };
 }
 

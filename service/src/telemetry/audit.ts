@@ -62,6 +62,7 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
         costUsd: r.cost?.totalUsd,
         unpriced: r.unpriced || undefined,
         cache: r.cache,
+        savedUsd: r.savedUsd,
         promptSha256: r.promptSha256,
         injection: r.injection && {
           score: Math.round(r.injection.score * 1000) / 1000,

@@ -59,8 +59,11 @@ export interface CallRecord {
   priority: "interactive" | "batch" | undefined;
   /** The `x-gateway-feature` label, when sent. */
   feature: string | undefined;
-  /** No response cache yet: every call is "bypass". */
-  cache: "bypass";
+  /** hit / coalesced (another call's answer) / stale (served past its TTL because every upstream failed) come from
+   *  the cache; miss went upstream and may be stored; bypass did not use the cache. */
+  cache: "hit" | "coalesced" | "stale" | "miss" | "bypass";
+  /** What a cached answer would have cost: the spend the cache saved. */
+  savedUsd: number | undefined;
   streamError: string | undefined;
   http: {
     method: string | undefined;

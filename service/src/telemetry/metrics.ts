@@ -39,6 +39,7 @@ export interface GatewayMetrics {
   readonly budgetRejections: Counter<"scope">;
   readonly queueDepth: Gauge<"priority">;
   readonly cacheResults: Counter<"result">;
+  readonly cacheSavedUsd: Counter<"tenant">;
   readonly circuitState: Gauge<"upstream" | "model">;
   readonly retries: Counter<"upstream" | "reason">;
   readonly injectionDetections: Counter<"tenant" | "category" | "action">;
@@ -136,8 +137,14 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
     }),
     cacheResults: new Counter({
       name: "gateway_cache_results_total",
-      help: "Response cache lookups by result (hit, miss, coalesced, bypass).",
+      help: "Model calls by response cache result (hit, coalesced, stale, miss, bypass).",
       labelNames: ["result"],
+      registers,
+    }),
+    cacheSavedUsd: new Counter({
+      name: "gateway_cache_saved_usd_total",
+      help: "What the answers served from the response cache would have cost upstream, in USD, by tenant.",
+      labelNames: ["tenant"],
       registers,
     }),
     circuitState: new Gauge({

@@ -41,6 +41,7 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
     if (r.cost && r.tenant) m.costUsd.inc({ model, tenant }, r.cost.totalUsd);
     if (r.unpriced) m.unpricedCalls.inc({ model });
     m.cacheResults.inc({ result: r.cache });
+    if (r.savedUsd && r.tenant) m.cacheSavedUsd.inc({ tenant }, r.savedUsd);
     if (r.injection?.flagged) {
       for (const category of r.injection.categories.length ? r.injection.categories : ["unspecified"]) {
         m.injectionDetections.inc({ tenant, category, action: r.injection.action });
