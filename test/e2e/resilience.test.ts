@@ -18,6 +18,7 @@ import { postJson, vertexClient } from "../support/stack.js";
 import { startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
 
 const key = newKey();
+const fallbackKey = newKey();
 const path = "/v1beta/models/gemini-2.5-flash:generateContent";
 const streamPath = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
 const body = { contents: [{ role: "user", parts: [{ text: "Say hello." }] }] };
@@ -45,7 +46,7 @@ beforeAll(async () => {
         { id: "eu", provider: "vertex", region: "europe-west4", baseUrl: eu.url },
         { id: "oss", provider: "openai", baseUrl: oss.url, models: { "gemini-2.5-flash": "llama-3.1-8b" } },
       ],
-      routes: { "gemini-2.5-flash": ["us", "eu", "oss"], "*": ["us", "eu"] },
+      routes: { "gemini-2.5-flash": ["us", "eu", "oss"], "gemini-2.5-pro": ["us"], "*": ["us", "eu"] },
       retry: { maxAttempts: 3, budgetRatio: 0.2, baseDelayMs: 20, maxDelayMs: 200 },
       breaker: { consecutiveFailures: 5, failureRatio: 0.9, window: 20, minimumCalls: 10, halfOpenAfterMs: 500 },
     }),
@@ -59,7 +60,20 @@ beforeAll(async () => {
   });
   gateway = await startGateway({
     config,
-    tenants: parseTenants({ tenants: [{ id: "acme", keySha256: sha256Hex(key), models: ["*"] }] }, config.models),
+    tenants: parseTenants(
+      {
+        tenants: [
+          { id: "acme", keySha256: sha256Hex(key), models: ["*"] },
+          {
+            id: "fallback",
+            keySha256: sha256Hex(fallbackKey),
+            models: ["gemini-2.5-pro", "gemini-2.5-flash"],
+            fallback: { "gemini-2.5-pro": ["gemini-2.5-flash"] },
+          },
+        ],
+      },
+      config.models,
+    ),
     tokens: staticToken("emulator"),
     logger: createLogger("info", { write: (l: string) => void logs.push(l) }),
   });
@@ -191,5 +205,21 @@ describe("regional failover", () => {
     expect(oss.requests.at(-1)!.body).toMatchObject({ model: "llama-3.1-8b", stream: true });
     const raw = await call();
     expect(raw.headers.get("x-gateway-upstream")).toBe("openai/external/gemini-2.5-flash");
+  });
+
+  it("answers with the tenant's fallback model when every upstream of the model asked for failed", async () => {
+    us.configure({ errors: { "503": 1 } }); // gemini-2.5-pro is routed to us-central1 only
+    const proPath = "/v1beta/models/gemini-2.5-pro:generateContent";
+    const res = await postJson(gateway.url + proPath, body, { "x-goog-api-key": fallbackKey, "x-request-id": "fb-1" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-gateway-upstream")).toBe(EU);
+    expect((res.json as { modelVersion: string }).modelVersion).toBe("gemini-2.5-flash");
+    const audit = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.model === "gemini-2.5-flash");
+    expect(audit.length).toBeGreaterThan(0);
+    // Without a fallback chain the same call fails with the upstream's error.
+    const plain = await postJson(gateway.url + proPath, body, { "x-goog-api-key": key });
+    expect(plain.status).toBe(503);
   });
 });

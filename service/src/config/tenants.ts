@@ -63,6 +63,11 @@ const TenantSchema = z.strictObject({
     .max(MAX_FEATURES, `at most ${MAX_FEATURES} feature labels per tenant`)
     .optional(),
   /**
+   * Model fallback: when every upstream of a model failed (a 5xx or 429 after retries), the call is answered by the
+   * next model of its list, e.g. {"gemini-2.5-pro": ["gemini-2.5-flash"]}. Opt-in; every model must be the tenant's.
+   */
+  fallback: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+  /**
    * The response cache (deterministic requests, or `x-gateway-cache: use`): how long an answer is served, and how long
    * past that it may still be served when every upstream fails (0 = never stale). Default: GATEWAY_CACHE_TTL_SECONDS.
    */
@@ -110,6 +115,8 @@ export interface Tenant {
   /** Undefined means every served model ("*"). */
   readonly models: ReadonlySet<string> | undefined;
   readonly priority: Priority;
+  /** Model → models to fall back to, in order (empty map = no fallback). */
+  readonly fallback: ReadonlyMap<string, readonly string[]>;
   /** Response cache: TTL, and how long past it an answer may be served when every upstream fails. */
   readonly cache: { readonly ttlSeconds: number; readonly staleSeconds: number };
   /** Feature labels the tenant may send in `x-gateway-feature`; empty = none. */
@@ -171,6 +178,13 @@ export function parseTenants(
       if (hashes.has(k)) problems.push(`  tenants.${i}.keySha256: the same key is listed twice`);
       hashes.add(k);
     }
+    const allowed = (m: string) => served.has(m) && (t.models.includes("*") || t.models.includes(m));
+    for (const [from, to] of Object.entries(t.fallback ?? {})) {
+      for (const m of [from, ...to]) {
+        if (!allowed(m)) problems.push(`  tenants.${i}.fallback: "${m}" is not a model this tenant may use`);
+      }
+      if (to.includes(from)) problems.push(`  tenants.${i}.fallback.${from}: a model cannot fall back to itself`);
+    }
     for (const m of t.models) {
       if (m !== "*" && !served.has(m)) {
         problems.push(
@@ -184,6 +198,7 @@ export function parseTenants(
       models: t.models.includes("*") ? undefined : new Set(t.models),
       priority: t.priority,
       features: new Set(t.features ?? []),
+      fallback: new Map(Object.entries(t.fallback ?? {})),
       cache: { ttlSeconds: t.cache?.ttlSeconds ?? defaults.cacheTtlSeconds, staleSeconds: t.cache?.staleSeconds ?? 0 },
       injection: { action: t.injection?.action ?? "log", threshold: t.injection?.threshold },
       limits: t.limits && Object.values(t.limits).some((v) => v !== undefined) ? { ...t.limits } : undefined,

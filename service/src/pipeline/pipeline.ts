@@ -227,6 +227,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
             traceparent: span.traceparent(),
             signal: abort.signal,
             deadline,
+            fallbackModels: tenant.fallback.get(resolved.model),
             onAttempt: (p) => {
               served = p;
               attempts++;
@@ -241,7 +242,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
             serveCached(stale.entry, "stale");
             return undefined;
           }
-          res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${resolved.model}`);
+          r.model = routed.model; // a fallback model is what is billed
+          res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${routed.model}`);
           res.setHeader(ATTEMPTS_HEADER, String(routed.attempts));
           if (tracing.recording)
             span.setAttributes({ "gateway.upstream": routed.provider.id, "gateway.attempts": routed.attempts });
@@ -273,11 +275,12 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         // other instances waiting on it find it).
         const captured = result.captured;
         if (key === undefined || !captured || result.status !== 200 || result.modelArmorBlock) return undefined;
+        const servedModel = r.model ?? resolved.model;
         const entry: CacheEntry = {
           chunks: captured,
-          model: resolved.model,
+          model: servedModel,
           usage: result.usage,
-          costUsd: result.usage ? costOf(deps.prices, resolved.model, result.usage)?.totalUsd : undefined,
+          costUsd: result.usage ? costOf(deps.prices, servedModel, result.usage)?.totalUsd : undefined,
           storedAt: Date.now(),
         };
         await deps.cache.set(key, entry, tenant.cache.ttlSeconds * 1000, tenant.cache.staleSeconds * 1000);

@@ -52,9 +52,13 @@ export interface RouterOptions {
   /** Told about every retry (metrics) and every breaker state change (metrics, logs). */
   onRetry: (upstreamId: string, reason: string) => void;
   onBreakerChange: (upstreamId: string, model: string, state: "closed" | "open" | "half-open") => void;
+  /** Told when a call moves on to a fallback model. */
+  onFallback?: (from: string, to: string) => void;
 }
 
 export interface RouteRequest extends Omit<UpstreamRequest, "signal"> {
+  /** Models to fall back to, in order, when every upstream of `model` failed (the tenant's chain, e.g. pro → flash). */
+  fallbackModels?: readonly string[];
   /** Epoch ms: no attempt starts, and no backoff waits, past this. */
   deadline: number;
   signal: AbortSignal;
@@ -66,6 +70,8 @@ export interface Routed {
   response: UpstreamResponse;
   /** The upstream that answered (or failed last). */
   provider: Provider;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
   attempts: number;
 }
 
@@ -134,58 +140,29 @@ export function createRouter(o: RouterOptions) {
   }
 
   return {
-    /** Sends the call; resolves with the answer to relay (possibly the last upstream error), rejects with a GatewayError. */
+    /**
+     * Sends the call; resolves with the answer to relay (possibly the last upstream error), rejects with a
+     * GatewayError. When every upstream of the model failed (a 5xx or 429 after the retries), the next model of
+     * `fallbackModels` is tried the same way.
+     */
     async send(req: RouteRequest): Promise<Routed> {
-      const ids = o.routeOf(req.model).filter((id) => o.providers.get(id)?.supports(req.model, req.method));
-      if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
+      const models = [req.model, ...(req.fallbackModels ?? [])];
       budget.deposit();
-      const tried = new Map<string, number>(); // upstream id → attempts on it
-      const skipped = new Set<string>(); // open circuit for this call
-      let last: { provider: Provider; failure: unknown } | undefined;
       let attempts = 0;
-      while (attempts < o.retry.maxAttempts && !req.signal.aborted) {
-        const now = Date.now();
-        const usable = ids.filter((id) => !skipped.has(id));
-        if (!usable.length) break;
-        // An upstream not tried yet and not cooling; else the one whose cool-down ends first (backing off).
-        const fresh = usable.find((id) => !tried.has(id) && (coolUntil.get(id) ?? 0) <= now);
-        const id = fresh ?? usable.reduce((a, b) => ((coolUntil.get(a) ?? 0) <= (coolUntil.get(b) ?? 0) ? a : b));
-        if (attempts > 0) {
-          if (!budget.withdraw()) break;
-          const again = tried.get(id) ?? 0;
-          const wait = Math.max((coolUntil.get(id) ?? 0) - now, again > 0 ? backoffDelay(backoff, again) : 0);
-          if (now + wait >= req.deadline) break;
-          if (wait > 0) await sleep(wait, req.signal);
-          if (req.signal.aborted) break;
-          o.onRetry(id, reasonOf(last?.failure));
-        }
-        const routed = o.providers.get(id)!;
-        tried.set(id, (tried.get(id) ?? 0) + 1);
-        req.onAttempt?.(routed.provider);
+      for (const [i, model] of models.entries()) {
+        const last = i === models.length - 1;
         try {
-          attempts++;
-          const response = await breakerOf(id, req.model).execute(() => attempt(routed.provider, req));
-          return { response, provider: routed.provider, attempts };
+          const routed = await sendModel({ ...req, model });
+          attempts += routed.attempts;
+          const failed = routed.response.status >= 500 || routed.response.status === 429;
+          if (last || !failed) return { ...routed, attempts };
+          routed.response.body.destroy();
         } catch (err) {
-          if (err instanceof BrokenCircuitError) {
-            attempts--; // nothing was sent
-            skipped.add(id);
-            continue;
-          }
-          if (req.signal.aborted) throw err;
-          last = { provider: routed.provider, failure: err };
-          if (err instanceof RetryableAnswer && err.retryAfterMs !== undefined) {
-            coolUntil.set(id, Math.max(coolUntil.get(id) ?? 0, Date.now() + err.retryAfterMs));
-          }
-          if (!(err instanceof RetryableAnswer) && err instanceof GatewayError && !isRetryableError(err)) throw err;
+          if (last || req.signal.aborted || !(err instanceof GatewayError) || err.httpCode < 500) throw err;
         }
+        o.onFallback?.(model, models[i + 1]!);
       }
-      if (!last) throw errors.upstreamUnreachable(`every upstream for ${req.model} is unavailable (circuit open)`);
-      const f = last.failure;
-      if (f instanceof RetryableAnswer) {
-        return { response: replay(f), provider: last.provider, attempts };
-      }
-      throw f;
+      throw errors.internal(); // unreachable: the last model returns or throws
     },
 
     /** Breaker states for /readyz and the circuit metric: `upstream|model` → state. */
@@ -195,6 +172,59 @@ export function createRouter(o: RouterOptions) {
       return out;
     },
   };
+
+  /** One model through its upstreams. */
+  async function sendModel(req: RouteRequest): Promise<Routed> {
+    const ids = o.routeOf(req.model).filter((id) => o.providers.get(id)?.supports(req.model, req.method));
+    if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
+    const tried = new Map<string, number>(); // upstream id → attempts on it
+    const skipped = new Set<string>(); // open circuit for this call
+    let last: { provider: Provider; failure: unknown } | undefined;
+    let attempts = 0;
+    while (attempts < o.retry.maxAttempts && !req.signal.aborted) {
+      const now = Date.now();
+      const usable = ids.filter((id) => !skipped.has(id));
+      if (!usable.length) break;
+      // An upstream not tried yet and not cooling; else the one whose cool-down ends first (backing off).
+      const fresh = usable.find((id) => !tried.has(id) && (coolUntil.get(id) ?? 0) <= now);
+      const id = fresh ?? usable.reduce((a, b) => ((coolUntil.get(a) ?? 0) <= (coolUntil.get(b) ?? 0) ? a : b));
+      if (attempts > 0) {
+        if (!budget.withdraw()) break;
+        const again = tried.get(id) ?? 0;
+        const wait = Math.max((coolUntil.get(id) ?? 0) - now, again > 0 ? backoffDelay(backoff, again) : 0);
+        if (now + wait >= req.deadline) break;
+        if (wait > 0) await sleep(wait, req.signal);
+        if (req.signal.aborted) break;
+        o.onRetry(id, reasonOf(last?.failure));
+      }
+      const routed = o.providers.get(id)!;
+      tried.set(id, (tried.get(id) ?? 0) + 1);
+      req.onAttempt?.(routed.provider);
+      try {
+        attempts++;
+        const response = await breakerOf(id, req.model).execute(() => attempt(routed.provider, req));
+        return { response, provider: routed.provider, model: req.model, attempts };
+      } catch (err) {
+        if (err instanceof BrokenCircuitError) {
+          attempts--; // nothing was sent
+          skipped.add(id);
+          continue;
+        }
+        if (req.signal.aborted) throw err;
+        last = { provider: routed.provider, failure: err };
+        if (err instanceof RetryableAnswer && err.retryAfterMs !== undefined) {
+          coolUntil.set(id, Math.max(coolUntil.get(id) ?? 0, Date.now() + err.retryAfterMs));
+        }
+        if (!(err instanceof RetryableAnswer) && err instanceof GatewayError && !isRetryableError(err)) throw err;
+      }
+    }
+    if (!last) throw errors.upstreamUnreachable(`every upstream for ${req.model} is unavailable (circuit open)`);
+    const f = last.failure;
+    if (f instanceof RetryableAnswer) {
+      return { response: replay(f), provider: last.provider, model: req.model, attempts };
+    }
+    throw f;
+  }
 }
 
 export type Router = ReturnType<typeof createRouter>;
