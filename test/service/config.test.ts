@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { capacityFor } from "../../service/src/config/capacity.js";
+import { parseUpstreams, routeOf } from "../../service/src/config/upstreams.js";
 import { ConfigError, DEFAULT_MODELS, loadConfig } from "../../service/src/config/env.js";
 import { parseTenants, sha256Hex } from "../../service/src/config/tenants.js";
 
@@ -241,5 +242,80 @@ describe("tenants file", () => {
     [{ tenants: [] }, /tenants/],
   ])("refuses %j", (doc, message) => {
     expect(() => parseTenants(doc, served)).toThrow(message);
+  });
+});
+
+describe("upstreams file", () => {
+  const served = ["gemini-2.5-flash", "gemini-2.5-pro"];
+  const doc = {
+    upstreams: [
+      { id: "us", provider: "vertex", region: "us-central1" },
+      { id: "eu", provider: "vertex", region: "europe-west4", project: "other-project-1" },
+      {
+        id: "oss",
+        provider: "openai",
+        baseUrl: "http://vllm:8000",
+        apiKeyEnv: "OSS_API_KEY",
+        models: { "gemini-2.5-flash": "llama" },
+      },
+    ],
+    routes: { "gemini-2.5-flash": ["us", "eu", "oss"] },
+  };
+
+  it("reads upstreams, routes and defaults; a model without a route uses every Vertex upstream", () => {
+    const u = parseUpstreams(doc, served);
+    expect(routeOf(u, "gemini-2.5-flash")).toEqual(["us", "eu", "oss"]);
+    expect(routeOf(u, "gemini-2.5-pro")).toEqual(["us", "eu"]);
+    expect(u.retry).toMatchObject({ maxAttempts: 3, budgetRatio: 0.2 });
+    expect(u.breaker).toMatchObject({ consecutiveFailures: 5, halfOpenAfterMs: 10_000 });
+  });
+
+  it("names every problem: duplicate ids, unknown upstreams in routes, unserved models, bad fields", () => {
+    const bad = {
+      upstreams: [
+        { id: "us", provider: "vertex", region: "us-central1" },
+        { id: "us", provider: "vertex", region: "europe-west4" },
+      ],
+      routes: { "gemini-9": ["us"], "gemini-2.5-pro": ["nowhere"] },
+    };
+    expect(() => parseUpstreams(bad, served)).toThrow(/duplicate upstream id "us"/);
+    expect(() => parseUpstreams(bad, served)).toThrow(/routes.gemini-9: not a served model/);
+    expect(() => parseUpstreams(bad, served)).toThrow(/routes.gemini-2.5-pro: unknown upstream "nowhere"/);
+    expect(() =>
+      parseUpstreams({ upstreams: [{ id: "oss", provider: "openai", baseUrl: "http://x", apiKey: "sk-1" }] }, served),
+    ).toThrow(/upstreams.0/);
+    expect(() =>
+      parseUpstreams(
+        { upstreams: [{ id: "us", provider: "vertex", region: "mars" }], retry: { maxAttempts: 0 } },
+        served,
+      ),
+    ).toThrow(/region such as "us-central1"[\s\S]*retry.maxAttempts/);
+  });
+
+  it("checks a tenant's model fallback chain against the models it may use", () => {
+    const [t] = parseTenants(
+      {
+        tenants: [
+          { id: "a", keySha256: sha256Hex("k1"), models: ["*"], fallback: { "gemini-2.5-pro": ["gemini-2.5-flash"] } },
+        ],
+      },
+      served,
+    );
+    expect(t!.fallback.get("gemini-2.5-pro")).toEqual(["gemini-2.5-flash"]);
+    expect(() =>
+      parseTenants(
+        {
+          tenants: [
+            {
+              id: "b",
+              keySha256: sha256Hex("k2"),
+              models: ["gemini-2.5-pro"],
+              fallback: { "gemini-2.5-pro": ["gemini-2.5-flash", "gemini-2.5-pro"] },
+            },
+          ],
+        },
+        served,
+      ),
+    ).toThrow(/"gemini-2.5-flash" is not a model this tenant may use[\s\S]*cannot fall back to itself/);
   });
 });
