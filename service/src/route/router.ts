@@ -188,6 +188,13 @@ export function createRouter(o: RouterOptions) {
       // An upstream not tried yet and not cooling; else the one whose cool-down ends first (backing off).
       const fresh = usable.find((id) => !tried.has(id) && (coolUntil.get(id) ?? 0) <= now);
       const id = fresh ?? usable.reduce((a, b) => ((coolUntil.get(a) ?? 0) <= (coolUntil.get(b) ?? 0) ? a : b));
+      const breaker = breakerOf(id, req.model);
+      if (breaker.state === CircuitState.HalfOpen) {
+        // One probe call is deciding whether this upstream is back; others go elsewhere rather than queue behind it
+        // (cockatiel would make them wait for the probe, which can take as long as an attempt's timeout).
+        skipped.add(id);
+        continue;
+      }
       if (attempts > 0) {
         if (!budget.withdraw()) break;
         const again = tried.get(id) ?? 0;
@@ -199,14 +206,15 @@ export function createRouter(o: RouterOptions) {
       }
       const routed = o.providers.get(id)!;
       tried.set(id, (tried.get(id) ?? 0) + 1);
-      req.onAttempt?.(routed.provider);
       try {
-        attempts++;
-        const response = await breakerOf(id, req.model).execute(() => attempt(routed.provider, req));
+        const response = await breaker.execute(() => {
+          attempts++; // only now is something sent (an open circuit throws before calling this)
+          req.onAttempt?.(routed.provider);
+          return attempt(routed.provider, req);
+        });
         return { response, provider: routed.provider, model: req.model, attempts };
       } catch (err) {
         if (err instanceof BrokenCircuitError) {
-          attempts--; // nothing was sent
           skipped.add(id);
           continue;
         }
