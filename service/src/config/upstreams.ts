@@ -64,7 +64,7 @@ const BreakerSchema = z.strictObject({
   /** Opens after this many failures in a row… */
   consecutiveFailures: z.number().int().min(1).max(1000).default(5),
   /** …or when this share of the last `window` calls failed (with at least `minimumCalls` of them). */
-  failureRatio: z.number().gt(0).max(1).default(0.5),
+  failureRatio: z.number().gt(0).lt(1).default(0.5), // cockatiel refuses a threshold of 1
   window: z.number().int().min(2).max(10_000).default(20),
   minimumCalls: z.number().int().min(1).max(10_000).default(10),
   /** Open for this long, then one probe call decides (half-open). */
