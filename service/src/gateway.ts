@@ -102,6 +102,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       const log = state === "open" ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ upstream: id, model, state }, `circuit ${state}: upstream ${id} for ${model}`);
     },
+    onFallback: (from, to) => logger.warn({ from, to }, `every upstream of ${from} failed: falling back to ${to}`),
   });
   /** The region a model's calls go to first: where its capacity (GATEWAY_CAPACITY) is looked up. */
   const primaryRegion = (model: string) => {

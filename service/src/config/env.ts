@@ -105,7 +105,7 @@ const EnvSchema = z
     [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
     [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
     [ENV.CAPACITY]: z.string().min(1).optional(),
-    [ENV.CACHE_MAX_BYTES]: int(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    [ENV.CACHE_MAX_BYTES]: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     [ENV.CACHE_TTL_SECONDS]: int(1, 30 * 86_400).default(300),
     [ENV.QUEUE_MAX]: int(0, 100_000).default(512),
     [ENV.QUEUE_TIMEOUT_MS]: int(0, 600_000).default(5_000),

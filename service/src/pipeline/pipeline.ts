@@ -2,13 +2,14 @@
  * The request path, top to bottom. Every model call from every surface goes through `handle`, in this order:
  *
  *   authenticate → resolve target (model served and allowed) → read body → validate → guard (injection scan,
- *   Model Armor policy) → admit (shared limits, token reservation) → call upstream → relay → reconcile (tokens,
- *   cost, settle the reservation) → record (audit + metrics)
+ *   Model Armor policy) → request headers (priority, feature, deadline) → cache lookup / coalesce → admit (budget
+ *   kill switch, spend and shared limits, token reservation, queue) → route (upstreams, retries, breakers,
+ *   fallback models) → relay → cache store → reconcile (tokens, cost, settle the reservation) → record (audit +
+ *   metrics)
  *
- * `record` is the one exit path, success or error. Later stages slot in where DESIGN.md puts them (cache before
- * admit; route around the upstream call). docs/lifecycle.md lists each stage with the statuses it can produce. Each
- * stage is a small module; this file only orders them, times them (one trace span each) and collects what the record
- * needs.
+ * `record` is the one exit path, success or error. docs/lifecycle.md lists each stage with the statuses it can
+ * produce. Each stage is a small module; this file only orders them, times them (one trace span each) and collects
+ * what the record needs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { costOf, tokenUsageOf, totalTokens, usdMicros } from "../accounting/cost.js";

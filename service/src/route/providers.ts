@@ -27,6 +27,8 @@ export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, 
     if (up.provider === "vertex") {
       const provider = createVertexProvider({
         name: d.kind,
+        // Two upstreams in one region (another project) must not share metric labels.
+        id: up.project ? `${d.kind}/${up.project}/${up.region}` : `${d.kind}/${up.region}`,
         project: up.project ?? d.project,
         location: up.region,
         baseUrl: up.baseUrl,

@@ -8,11 +8,13 @@
  * - the next attempt goes to the next upstream not tried yet (another region, another project, the OpenAI-compatible
  *   provider); only when all were tried does it come back to one, after a backoff with full jitter
  *   (cockatiel's ExponentialBackoff), never earlier than its Retry-After / RetryInfo, never past the call's deadline;
- * - a 429 or 503 carrying Retry-After or RetryInfo cools that upstream for the whole instance for that long: no call
- *   is sent there before the upstream said it is worth it;
+ * - a 429 or 503 carrying Retry-After or RetryInfo cools that upstream for the whole instance for that long: new
+ *   calls start at an upstream that is not cooling, and no retry goes to a cooling one before its time (when every
+ *   upstream is cooling, a new call's first attempt still goes to the one ready first);
  * - each upstream × model has a circuit breaker (cockatiel: consecutive failures or a failure ratio over the last
- *   calls — 5xx, timeouts and network errors, not 429s; half-open after a pause, one probe closes or re-opens it,
- *   calls arriving meanwhile wait for the probe); open ones are skipped;
+ *   calls — 5xx, timeouts and network errors; not 429s, not the provider's own 4xx refusals; half-open after a
+ *   pause, one probe closes or re-opens it, and calls arriving meanwhile go to other upstreams); open ones are
+ *   skipped;
  * - extra attempts are paid from a retry budget (route/retry-budget.ts).
  *
  * The answer says who served it and after how many attempts; accounting charges only the attempt that answered.
@@ -197,6 +199,7 @@ export function createRouter(o: RouterOptions) {
       }
       if (attempts > 0) {
         if (!budget.withdraw()) break;
+        // A retry waits for the upstream's cool-down (Retry-After / RetryInfo), and backs off when it was tried.
         const again = tried.get(id) ?? 0;
         const wait = Math.max((coolUntil.get(id) ?? 0) - now, again > 0 ? backoffDelay(backoff, again) : 0);
         if (now + wait >= req.deadline) break;
@@ -226,7 +229,9 @@ export function createRouter(o: RouterOptions) {
         if (!(err instanceof RetryableAnswer) && err instanceof GatewayError && !isRetryableError(err)) throw err;
       }
     }
-    if (!last) throw errors.upstreamUnreachable(`every upstream for ${req.model} is unavailable (circuit open)`);
+    if (!last) {
+      throw errors.upstreamUnreachable(`no upstream for ${req.model} can take the call now (circuit open)`);
+    }
     const f = last.failure;
     if (f instanceof RetryableAnswer) {
       return { response: replay(f), provider: last.provider, model: req.model, attempts };
@@ -279,6 +284,8 @@ function backoffDelay(factory: ExponentialBackoff<unknown>, retry: number): numb
 function isUnhealthy(err: Error): boolean {
   if (err instanceof RetryableAnswer) return err.status !== 429;
   if (err.name === "AbortError" || err.name === "RequestAbortedError") return false;
+  // A request the provider refuses (the OpenAI-compatible one cannot translate a part): the client's doing.
+  if (err instanceof GatewayError && err.httpCode < 500) return false;
   return true;
 }
 

@@ -12,6 +12,8 @@ import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js"
 export interface VertexOptions {
   /** "vertex", or "emulator" when the base URL is the Gemini emulator: names the upstream in logs and headers. */
   name: "vertex" | "emulator";
+  /** Metric and log id; default `<name>/<location>` (give another when two upstreams share a region). */
+  id?: string;
   project: string;
   location: string;
   /** Override for Private Service Connect or an emulator; default is Google's regional (or global) endpoint. */
@@ -40,7 +42,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
   });
 
   return {
-    id: `${options.name}/${options.location}`,
+    id: options.id ?? `${options.name}/${options.location}`,
     name: options.name,
     region: options.location,
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
