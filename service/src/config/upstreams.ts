@@ -51,7 +51,7 @@ const UpstreamSchema = z.discriminatedUnion("provider", [
 const RetrySchema = z.strictObject({
   /** Attempts per call, the first included. */
   maxAttempts: z.number().int().min(1).max(10).default(3),
-  /** Extra attempts allowed, as a share of calls (a token bucket): a bad upstream is not hammered. */
+  /** Extra attempts allowed, as a share of the last 10 s of calls (route/retry-budget.ts): a bad upstream is not hammered. */
   budgetRatio: z.number().min(0).max(1).default(0.2),
   /** Backoff before retrying the same upstream: full jitter over base × 2^n, capped. */
   baseDelayMs: z.number().int().min(0).max(60_000).default(100),

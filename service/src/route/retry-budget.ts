@@ -1,35 +1,79 @@
 /**
- * A retry budget (as in Finagle and Envoy): every call deposits `ratio` of a token, every retry takes one whole
- * token, so extra attempts stay below `ratio` of traffic over time however badly an upstream fails — retries help
- * with turbulence but cannot multiply the load on an upstream that is down. A small reserve lets the first failures
- * after a quiet spell be retried. Per instance: each instance bounds its own share.
+ * A retry budget, as Finagle defines it: over a sliding window (10 s), retries may number at most `ratio` of the
+ * calls made in that window, plus a small floor (`minPerSecond` × window) so a quiet instance can still retry. Every
+ * call deposits, every retry withdraws; both expire when they leave the window. Extra attempts therefore stay below
+ * `ratio` of traffic however badly an upstream fails — retries help with turbulence but cannot multiply the load on an
+ * upstream that is down — while a burst of failures right after a quiet spell can still be retried from the window's
+ * balance (a plain token bucket with a small cap refuses exactly those). Per instance.
  *
  * Hand-written: cockatiel has retries and breakers but no budget shared across calls (decision 0009).
  */
 export interface RetryBudget {
   /** Counts a call (first attempt). */
   deposit(): void;
-  /** Takes a token for one retry; false when the budget is spent. */
+  /** Takes one retry from the budget; false when it is spent. */
   withdraw(): boolean;
-  /** Tokens now (for tests and metrics). */
+  /** Retries allowed now (for tests and metrics). */
   readonly balance: number;
 }
 
-export function createRetryBudget(ratio: number, reserve = 10): RetryBudget {
-  // The reserve is also the cap, so a long quiet (or healthy) spell cannot bank an unbounded retry storm.
-  const cap = Math.max(reserve, 1);
-  let balance = cap;
+export interface RetryBudgetOptions {
+  ratio: number;
+  /** Retries per second allowed whatever the traffic. Default 1. */
+  minPerSecond?: number;
+  /** Default 10 s. */
+  windowMs?: number;
+  now?: () => number;
+}
+
+const SLOTS = 10;
+
+export function createRetryBudget(o: RetryBudgetOptions): RetryBudget {
+  const windowMs = o.windowMs ?? 10_000;
+  const slotMs = windowMs / SLOTS;
+  const floor = (o.minPerSecond ?? 1) * (windowMs / 1000);
+  const now = o.now ?? Date.now;
+  // Ring of slots: calls and retries per slot, and the slot's start (to know when it expired).
+  const calls = new Array<number>(SLOTS).fill(0);
+  const retries = new Array<number>(SLOTS).fill(0);
+  const starts = new Array<number>(SLOTS).fill(-Infinity);
+
+  const slot = (): number => {
+    const t = now();
+    const start = Math.floor(t / slotMs) * slotMs;
+    const i = Math.floor(t / slotMs) % SLOTS;
+    if (starts[i] !== start) {
+      starts[i] = start;
+      calls[i] = 0;
+      retries[i] = 0;
+    }
+    return i;
+  };
+  const balance = (): number => {
+    const oldest = now() - windowMs;
+    let c = 0;
+    let r = 0;
+    for (let i = 0; i < SLOTS; i++) {
+      if (starts[i]! <= oldest) continue;
+      c += calls[i]!;
+      r += retries[i]!;
+    }
+    return floor + o.ratio * c - r;
+  };
+
   return {
     deposit() {
-      balance = Math.min(cap, balance + ratio);
+      calls[slot()]!++;
     },
     withdraw() {
-      if (balance < 1) return false;
-      balance -= 1;
+      const i = slot();
+      if (balance() < 1) return false;
+      retries[i]!++;
       return true;
     },
     get balance() {
-      return balance;
+      slot();
+      return balance();
     },
   };
 }

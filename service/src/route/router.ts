@@ -95,7 +95,7 @@ class RetryableAnswer extends Error {
 }
 
 export function createRouter(o: RouterOptions) {
-  const budget = createRetryBudget(o.retry.budgetRatio);
+  const budget = createRetryBudget({ ratio: o.retry.budgetRatio });
   const breakers = new Map<string, CircuitBreakerPolicy>();
   const coolUntil = new Map<string, number>();
   const backoff = new ExponentialBackoff({
