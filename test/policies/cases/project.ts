@@ -1,0 +1,150 @@
+import { T } from "../../../policies/lib/types.js";
+import { resource, set, setEnv, UNKNOWN_VALUE, unset, type RuleCases } from "../fixtures.js";
+
+export const projectCases: RuleCases[] = [
+  {
+    rule: "project-no-auto-create-network",
+    compliant: [{ title: "autoCreateNetwork false" }],
+    violating: [
+      {
+        title: "autoCreateNetwork unset (true)",
+        mutate: (rs) => unset(resource(rs, "project"), "autoCreateNetwork"),
+        message: /unset/,
+        resource: "project",
+      },
+    ],
+  },
+  {
+    rule: "prod-deletion-protection",
+    compliant: [
+      { title: "prod protected" },
+      { title: "dev unprotected", env: "dev" },
+      {
+        title: "prod with the provider defaults (project PREVENT, Cloud Run protected)",
+        mutate: (rs) => {
+          unset(resource(rs, "project"), "deletionPolicy");
+          unset(resource(rs, "gateway"), "deletionProtection");
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "prod project deletable",
+        mutate: (rs) => set(resource(rs, "project"), "deletionPolicy", "DELETE"),
+        resource: "project",
+      },
+      {
+        title: "prod Cloud Run service unprotected",
+        mutate: (rs) => set(resource(rs, "gateway"), "deletionProtection", false),
+        resource: "gateway",
+      },
+      {
+        title: "prod secret without deletionProtection",
+        mutate: (rs) => unset(resource(rs, "secret-tenants"), "deletionProtection"),
+        resource: "secret-tenants",
+      },
+    ],
+  },
+  {
+    rule: "required-labels",
+    compliant: [
+      { title: "labels from the provider's defaultLabels" },
+      {
+        title: "labels set on the resource, provider without defaults",
+        mutate: (rs) => {
+          unset(resource(rs, "gcp"), "defaultLabels");
+          for (const r of rs) {
+            set(r, "labels", { env: "prod", app: "gemini-gateway", owner: "platform", "cost-center": "cc-1" });
+          }
+        },
+      },
+      {
+        title: "labels not known yet",
+        mutate: (rs) => {
+          unset(resource(rs, "gcp"), "defaultLabels");
+          for (const r of rs) set(r, "labels", UNKNOWN_VALUE);
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "no provider defaults and no labels",
+        mutate: (rs) => unset(resource(rs, "gcp"), "defaultLabels"),
+        message: /lacks the labels env, app, owner, cost-center/,
+        resource: "gateway",
+      },
+      {
+        title: "an empty owner",
+        mutate: (rs) => set(resource(rs, "redis"), "labels", { owner: "" }),
+        message: /lacks the labels owner/,
+        resource: "redis",
+      },
+      {
+        title: "a resource on another (explicit) provider without defaults",
+        mutate: (rs) => {
+          rs.push({ type: T.gcpProvider, name: "gcp-east", inputs: { region: "us-east4" } });
+          rs.push({ type: T.pubsubTopic, name: "east-topic", inputs: { name: "east" }, provider: "gcp-east" });
+        },
+        resource: "east-topic",
+      },
+    ],
+  },
+  {
+    rule: "allowed-locations",
+    compliant: [
+      { title: "us-central1, us-east4 replicas, zones in us-central1" },
+      {
+        title: "multi-region us and the global Vertex endpoint",
+        mutate: (rs) => {
+          set(resource(rs, "registry"), "location", "us");
+          setEnv(rs, "GOOGLE_CLOUD_LOCATION", "global");
+        },
+      },
+      {
+        title: "a configured region",
+        config: { allowedRegions: ["asia-northeast1"] },
+        resources: () => [
+          { type: T.cloudRunService, name: "tokyo", inputs: { location: "asia-northeast1", template: {} } },
+        ],
+      },
+    ],
+    violating: [
+      {
+        title: "a Cloud Run service in asia-east1",
+        mutate: (rs) => set(resource(rs, "gateway"), "location", "asia-east1"),
+        message: /asia-east1/,
+        resource: "gateway",
+      },
+      {
+        title: "a Redis zone outside the allowed regions",
+        mutate: (rs) => set(resource(rs, "redis"), "alternativeLocationId", "asia-east1-b"),
+        message: /alternativeLocationId/,
+      },
+      {
+        title: "a secret replica outside the allowed regions",
+        mutate: (rs) =>
+          set(resource(rs, "secret-tenants"), "replication", {
+            userManaged: { replicas: [{ location: "us-central1" }, { location: "australia-southeast1" }] },
+          }),
+        message: /replicas\[1\]/,
+        resource: "secret-tenants",
+      },
+      {
+        title: "a Model Armor template outside the allowed regions",
+        mutate: (rs) => set(resource(rs, "prompt-template"), "location", "asia-south1"),
+        resource: "prompt-template",
+      },
+      {
+        title: "Vertex global when global is not allowed",
+        config: { allowGlobal: false },
+        mutate: (rs) => setEnv(rs, "GOOGLE_CLOUD_LOCATION", "global"),
+        message: /GOOGLE_CLOUD_LOCATION/,
+      },
+      {
+        title: "the provider's default region",
+        mutate: (rs) => set(resource(rs, "gcp"), "region", "southamerica-east1"),
+        resource: "gcp",
+      },
+    ],
+  },
+];

@@ -1,0 +1,10 @@
+import { describe, it } from "vitest";
+import { expectCompliant, expectViolating } from "./fixtures.js";
+import { cloudRunCases } from "./cases/cloud-run.js";
+
+for (const c of cloudRunCases) {
+  describe(c.rule, () => {
+    for (const v of c.compliant) it(`accepts: ${v.title}`, () => expectCompliant(c.rule, v));
+    for (const v of c.violating) it(`reports: ${v.title}`, () => expectViolating(c.rule, v));
+  });
+}
