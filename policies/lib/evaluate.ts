@@ -63,7 +63,7 @@ const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e";
 /**
- * How test/infra/harness.ts's captured resources spell a value not known in preview and a secret's hidden value:
+ * How infra/offline/run.ts's captured resources spell a value not known in preview and a secret's hidden value:
  * both are unknown to the rules.
  */
 const CAPTURE_PLACEHOLDERS: ReadonlySet<string> = new Set(["<unknown>", "<secret>"]);

@@ -274,7 +274,7 @@ describe("evaluate: unknowns and failures", () => {
   });
 });
 
-describe("evaluate: resources captured by test/infra/harness.ts", () => {
+describe("evaluate: resources captured by infra/offline/run.ts", () => {
   it('reads its "<unknown>" and "<secret>" placeholders as unknown values', () => {
     const { policy, seen } = probe();
     evaluate([service("a", { u: "<unknown>", s: "<secret>", nested: { list: ["<unknown>", "ok"] } })], {}, [policy]);

@@ -1,0 +1,137 @@
+/**
+ * Secret Manager: everything sensitive the gateway reads, each secret granted to the runtime account on its own
+ * (roles/secretmanager.secretAccessor per secret, never project-wide), replicated only in the environment's regions,
+ * and read by Cloud Run at a pinned version (pitfall 6) as a secret env var or a secret volume, never as plaintext.
+ *
+ * - tenants file and admin-key SHA-256: the program creates the secrets, operators add versions with gcloud
+ *   (docs/operations.md) and pin them with tenantsSecretVersion / adminKeySecretVersion. Pulumi never sees them.
+ * - redis-url: `rediss://:<AUTH>@host:port`. The gateway takes Redis credentials from REDIS_URL only, so the AUTH
+ *   string Memorystore generates (pitfall 9) is copied from the instance's authString output into this version,
+ *   which stays a Pulumi secret in state.
+ * - redis-ca: the instance's server CA certificates (all of them, so a CA rotation keeps working; pitfall 8).
+ * - gmp-config: the metrics sidecar's RunMonitoring config (not sensitive; Cloud Run mounts files only from secrets).
+ *
+ * Each grant waits iamPropagationSeconds after creation before Cloud Run, which checks access at deploy (pitfall 5),
+ * is created.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { FIXED_SECRET_IDS } from "../config.js";
+import type { Cache } from "./cache.js";
+import { childOptions, PORTS, type Context } from "./common.js";
+import type { Identities } from "./identities.js";
+
+const [ADMIN_KEY_SECRET, REDIS_URL_SECRET, REDIS_CA_SECRET, COLLECTOR_CONFIG_SECRET] = FIXED_SECRET_IDS;
+
+/** The Managed Service for Prometheus sidecar scrapes the gateway's metrics listener (GATEWAY_METRICS_PORT). */
+export const COLLECTOR_CONFIG = [
+  "apiVersion: monitoring.googleapis.com/v1beta",
+  "kind: RunMonitoring",
+  "metadata:",
+  "  name: gemini-gateway",
+  "spec:",
+  "  endpoints:",
+  `    - port: ${PORTS.metrics}`,
+  "      path: /metrics",
+  "      interval: 30s",
+  "",
+].join("\n");
+
+export interface SecretRef {
+  readonly secret: gcp.secretmanager.Secret;
+  readonly secretId: string;
+  /** The pinned version number Cloud Run reads. */
+  readonly version: pulumi.Input<string>;
+  readonly grant: gcp.secretmanager.SecretIamMember;
+}
+
+export interface SecretsArgs {
+  identities: Identities;
+  cache: Cache;
+}
+
+export class Secrets extends pulumi.ComponentResource {
+  readonly tenants: SecretRef;
+  readonly adminKeySha256: SecretRef;
+  readonly redisUrl: SecretRef;
+  readonly redisCa: SecretRef;
+  readonly collectorConfig: SecretRef;
+
+  constructor(name: string, args: SecretsArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
+    super("gemini-gateway:infra:Secrets", name, {}, opts);
+    const { cfg } = ctx;
+    const redis = args.cache.instance;
+
+    this.tenants = this.secret(ctx, args, cfg.tenantsSecretId, "tenants", cfg.tenantsSecretVersion);
+    this.adminKeySha256 = this.secret(ctx, args, ADMIN_KEY_SECRET, "admin", cfg.adminKeySecretVersion);
+    this.redisUrl = this.secret(
+      ctx,
+      args,
+      REDIS_URL_SECRET,
+      "redis",
+      pulumi.secret(pulumi.interpolate`rediss://:${redis.authString}@${redis.host}:${redis.port}`),
+    );
+    this.redisCa = this.secret(
+      ctx,
+      args,
+      REDIS_CA_SECRET,
+      "redis",
+      redis.serverCaCerts.apply((certs) => `${certs.map((c) => c.cert.trim()).join("\n")}\n`),
+    );
+    this.collectorConfig = this.secret(
+      ctx,
+      args,
+      COLLECTOR_CONFIG_SECRET,
+      "telemetry",
+      pulumi.output(COLLECTOR_CONFIG),
+    );
+    this.registerOutputs({ tenants: this.tenants.secretId, adminKeySha256: this.adminKeySha256.secretId });
+  }
+
+  /**
+   * A secret with a per-secret accessor grant. `value` as a version number string means the version is added by
+   * operators (pinned by config); as an Output, the program writes that value as a new version and pins it.
+   */
+  private secret(
+    ctx: Context,
+    args: SecretsArgs,
+    secretId: string,
+    purpose: string,
+    value: string | pulumi.Output<string>,
+  ): SecretRef {
+    const { cfg } = ctx;
+    const secret = new gcp.secretmanager.Secret(
+      secretId,
+      {
+        project: cfg.projectId,
+        secretId,
+        labels: { purpose },
+        replication: { userManaged: { replicas: cfg.regions.map((location) => ({ location })) } },
+        deletionProtection: cfg.deletionProtection,
+      },
+      childOptions(this, ctx),
+    );
+    let version: pulumi.Input<string>;
+    if (typeof value === "string") {
+      version = value;
+    } else {
+      const written = new gcp.secretmanager.SecretVersion(
+        `${secretId}-version`,
+        { secret: secret.id, secretData: value },
+        childOptions(this, ctx),
+      );
+      version = written.version;
+    }
+    const grant = new gcp.secretmanager.SecretIamMember(
+      `${secretId}-accessor`,
+      {
+        project: cfg.projectId,
+        secretId: secret.secretId,
+        role: "roles/secretmanager.secretAccessor",
+        member: args.identities.runtime.member,
+      },
+      childOptions(this, ctx, { dependsOn: [args.identities.runtime.account], hooks: { afterCreate: [ctx.iamWait] } }),
+    );
+    return { secret, secretId, version, grant };
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Runs the infrastructure program under Pulumi mocks, the way `pulumi preview` would for a stack that does not exist
+ * yet, and returns every resource it registers and the stack outputs. Used by the infra tests and by the offline
+ * policy check (`npm run check`), so it has no test-framework imports.
+ *
+ * - Config: Pulumi.yaml's declared defaults, then `config:` of Pulumi.<stack>.yaml (or `configFile`), then
+ *   `options.config` overrides, loaded with pulumi.runtime.setAllConfig (keys `gemini-gateway:<key>`, objects and
+ *   lists as JSON), exactly as the CLI hands them to the program.
+ * - Placeholders: GGW_ALLOW_PLACEHOLDERS=1 is set for the run unless `allowPlaceholders: false`.
+ * - Mocks: preview mode; each resource's state is its inputs and its id is unknown, so every value the provider would
+ *   compute (URIs, hosts, project number, versions…) is unknown, as in a first preview. Captured inputs show unknowns
+ *   as UNKNOWN and secret values as SECRET.
+ * - One process, several runs: the program is a function (infra/index.ts default export), config is replaced and the
+ *   mocks re-installed per run, and runs are serialised, so dev then prod in one process is fine.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as pulumi from "@pulumi/pulumi";
+import yaml from "js-yaml";
+
+export type StackName = "dev" | "prod";
+
+export interface CapturedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  /** The provider reference (`<urn>::<id>`) the resource was registered with, when it names one. */
+  provider?: string;
+}
+
+export interface ProgramRun {
+  resources: CapturedResource[];
+  outputs: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  /** A stack file to read instead of Pulumi.<stack>.yaml (path relative to the repository root, or absolute). */
+  configFile?: string;
+  /** The program module (default infra/index.ts): a default-exported function, or a module with top-level code. */
+  program?: string;
+  /** Default true: sets GGW_ALLOW_PLACEHOLDERS=1 for the run. */
+  allowPlaceholders?: boolean;
+  /** Config values laid over the stack file (keys with or without the `gemini-gateway:` namespace). */
+  config?: Record<string, unknown>;
+  /**
+   * Values the provider would compute (e.g. a project's `number`), merged into a resource's mocked state: by default
+   * every computed value stays unknown, as in a first preview.
+   */
+  computed?: (resource: {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+  }) => Record<string, unknown> | undefined;
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const PROJECT = "gemini-gateway";
+export const UNKNOWN = "<unknown>";
+export const SECRET = "<secret>";
+const ALLOW_PLACEHOLDERS_ENV = "GGW_ALLOW_PLACEHOLDERS";
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+/** The engine's stand-in for a value not known during preview. */
+const UNKNOWN_ID = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The config map the CLI would give the program for this stack: `gemini-gateway:<key>` → string. */
+export function stackConfig(
+  stack: StackName,
+  options: Pick<RunOptions, "configFile" | "config"> = {},
+): Record<string, string> {
+  const project = yaml.load(readFileSync(resolve(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+    config?: Record<string, { default?: unknown } | unknown>;
+  };
+  const out: Record<string, string> = {};
+  for (const [key, decl] of Object.entries(project.config ?? {})) {
+    if (decl && typeof decl === "object" && "default" in decl) out[namespaced(key)] = configString(key, decl.default);
+  }
+  const file = options.configFile ?? `Pulumi.${stack}.yaml`;
+  const path = isAbsolute(file) ? file : resolve(REPO_ROOT, file);
+  const stackFile = yaml.load(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+  for (const [key, value] of Object.entries(stackFile?.config ?? {})) out[namespaced(key)] = configString(key, value);
+  for (const [key, value] of Object.entries(options.config ?? {})) out[namespaced(key)] = configString(key, value);
+  return out;
+}
+
+function namespaced(key: string): string {
+  return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+function configString(key: string, value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object" && "secure" in value) {
+    throw new Error(`${key}: encrypted (secure:) values need the Pulumi CLI; the mocked run cannot decrypt them`);
+  }
+  return typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+let runs = 0;
+
+/** Runs the program for a stack under mocks; runs are serialised (the Pulumi runtime is process-global). */
+export function runProgram(stack: StackName, options: RunOptions = {}): Promise<ProgramRun> {
+  const run = queue.then(() => runOnce(stack, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRun> {
+  const config = stackConfig(stack, options);
+  const resources: CapturedResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        if (args.custom !== false) {
+          resources.push({
+            type: args.type,
+            name: args.name,
+            inputs: clean(args.inputs) as Record<string, unknown>,
+            ...(args.provider ? { provider: args.provider.replace(UNKNOWN_ID, UNKNOWN) } : {}),
+          });
+        }
+        // Preview of a new stack: the state is what was asked for; ids and computed outputs stay unknown.
+        const inputs = args.inputs as Record<string, unknown>;
+        const computed = options.computed?.({ type: args.type, name: args.name, inputs }) ?? {};
+        return { id: undefined, state: { ...inputs, ...computed } };
+      },
+      call: (args) => args.inputs as Record<string, unknown>,
+    },
+    PROJECT,
+    stack,
+    true,
+  );
+  // The mock monitor predates resource hooks (the propagation waits): accept their registration.
+  const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
+  monitor.registerResourceHook ??= (_req: unknown, done: (err: unknown, res: unknown) => void) => done(null, {});
+  pulumi.runtime.setAllConfig(config);
+
+  const previous = process.env[ALLOW_PLACEHOLDERS_ENV];
+  if (options.allowPlaceholders === false) delete process.env[ALLOW_PLACEHOLDERS_ENV];
+  else process.env[ALLOW_PLACEHOLDERS_ENV] = "1";
+  try {
+    const url = pathToFileURL(resolve(REPO_ROOT, options.program ?? "infra/index.ts")).href;
+    let module = (await import(url)) as { default?: unknown };
+    if (typeof module.default !== "function" && runs > 0)
+      module = (await import(`${url}?run=${runs}`)) as typeof module;
+    runs++;
+    const exported = typeof module.default === "function" ? await (module.default as () => unknown)() : module;
+    const outputs = (await resolveValue(exported)) as Record<string, unknown>;
+    await settle(resources);
+    return { resources, outputs };
+  } finally {
+    if (previous === undefined) delete process.env[ALLOW_PLACEHOLDERS_ENV];
+    else process.env[ALLOW_PLACEHOLDERS_ENV] = previous;
+  }
+}
+
+/** Waits until no registration is in flight and the captured list stops growing. */
+async function settle(resources: readonly unknown[]): Promise<void> {
+  const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+  let seen = -1;
+  while (seen !== resources.length) {
+    seen = resources.length;
+    await waitForRPCs?.();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Mock inputs → plain JSON: unknowns, secrets and resource references made readable. */
+function clean(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clean);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o.__pulumiUnknown === true) return UNKNOWN;
+    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return SECRET;
+    if (o[SECRET_SIG] === RESOURCE_SIG) return String(o.urn ?? UNKNOWN);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, clean(v)]));
+  }
+  return value === UNKNOWN_ID ? UNKNOWN : value;
+}
+
+interface OutputInternals {
+  isKnown: Promise<boolean>;
+  isSecret: Promise<boolean>;
+  promise(): Promise<unknown>;
+}
+
+/** Stack outputs → plain values (unknown outputs as UNKNOWN, secret ones as SECRET). */
+async function resolveValue(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    const o = value as unknown as OutputInternals;
+    if (!(await o.isKnown)) return UNKNOWN;
+    if (await o.isSecret) return SECRET;
+    return resolveValue(await o.promise());
+  }
+  if (value instanceof Promise) return resolveValue(await value);
+  if (Array.isArray(value)) return Promise.all(value.map(resolveValue));
+  if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+    const entries = await Promise.all(
+      Object.entries(value as Record<string, unknown>).map(async ([k, v]) => [k, await resolveValue(v)] as const),
+    );
+    return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
+  }
+  return value;
+}
+
+export const isUnknown = (value: unknown): boolean => value === UNKNOWN;

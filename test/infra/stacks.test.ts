@@ -1,0 +1,322 @@
+/**
+ * The two stacks as wholes: inventories, the exact differences between dev and prod, the bootstrap stage, the
+ * Cloud Run environment against the service's own config loader, and the committed plan snapshots.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV, loadConfig } from "../../service/src/config/env.js";
+import { DEFAULT_MODELS } from "../../service/src/config/env.js";
+import { parseTenants, sha256Hex } from "../../service/src/config/tenants.js";
+import { runProgram, SECRET, UNKNOWN, type CapturedResource, type ProgramRun } from "../../infra/offline/run.js";
+import {
+  at,
+  countsByType,
+  flatten,
+  named,
+  ofType,
+  readableInputs,
+  renderPlan,
+  TYPES,
+} from "../../infra/offline/plan.js";
+
+const COMMON = {
+  "gcp:artifactregistry/repository:Repository": 1,
+  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 2,
+  "gcp:billing/budget:Budget": 1,
+  "gcp:compute/network:Network": 1,
+  "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": 1,
+  "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": 2,
+  "gcp:modelarmor/template:Template": 2,
+  "gcp:monitoring/dashboard:Dashboard": 1,
+  "gcp:monitoring/notificationChannel:NotificationChannel": 1,
+  "gcp:organizations/project:Project": 1,
+  "gcp:projects/iAMMember:IAMMember": 5,
+  "gcp:projects/service:Service": 18,
+  "gcp:projects/serviceIdentity:ServiceIdentity": 2,
+  "gcp:pubsub/subscription:Subscription": 2,
+  "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": 1,
+  "gcp:pubsub/topic:Topic": 2,
+  "gcp:pubsub/topicIAMMember:TopicIAMMember": 2,
+  "gcp:redis/instance:Instance": 1,
+  "gcp:secretmanager/secret:Secret": 5,
+  "gcp:secretmanager/secretIamMember:SecretIamMember": 5,
+  "gcp:secretmanager/secretVersion:SecretVersion": 3,
+  "gcp:serviceaccount/account:Account": 4,
+  "gcp:serviceaccount/iAMMember:IAMMember": 4,
+  "gcp:servicenetworking/connection:Connection": 1,
+  "pulumi:providers:gcp": 1,
+};
+
+const INVENTORY = {
+  dev: {
+    ...COMMON,
+    "gcp:cloudrunv2/service:Service": 1,
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": 3, // invokers, budget push, uptime checks
+    "gcp:compute/globalAddress:GlobalAddress": 1, // private services access range
+    "gcp:compute/subnetwork:Subnetwork": 1,
+    "gcp:monitoring/alertPolicy:AlertPolicy": 7,
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 1,
+  },
+  prod: {
+    ...COMMON,
+    "gcp:cloudrunv2/service:Service": 2,
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": 5,
+    "gcp:compute/backendService:BackendService": 1,
+    "gcp:compute/globalAddress:GlobalAddress": 2, // + the load balancer's address
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": 1,
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": 1,
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": 2,
+    "gcp:compute/sSLPolicy:SSLPolicy": 1,
+    "gcp:compute/securityPolicy:SecurityPolicy": 1,
+    "gcp:compute/subnetwork:Subnetwork": 2,
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": 1,
+    "gcp:compute/uRLMap:URLMap": 1,
+    "gcp:monitoring/alertPolicy:AlertPolicy": 8,
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 2,
+  },
+};
+
+/** Plausible values for what Cloud Run fills in at deploy time (secret refs) or the provider computes (unknowns). */
+const SECRET_VALUES: Record<string, string> = {
+  "redis-url": "rediss://:0b1f6a8e-auth-string@10.20.0.3:6378",
+  "gateway-admin-key-sha256": sha256Hex("an admin key"),
+};
+const UNKNOWN_VALUES: Record<string, string> = {
+  [ENV.BUDGET_PUSH_AUDIENCE]: "https://gateway-123456789012.europe-west4.run.app/internal/budget-alerts",
+};
+
+interface Container {
+  name: string;
+  envs?: { name: string; value?: string; valueSource?: { secretKeyRef: { secret: string } } }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+
+function gatewayEnv(service: CapturedResource): Record<string, string> {
+  const gateway = (at(service.inputs, "template.containers") as Container[]).find((c) => c.name === "gateway")!;
+  const env: Record<string, string> = {};
+  for (const e of gateway.envs ?? []) {
+    const value = e.valueSource
+      ? SECRET_VALUES[e.valueSource.secretKeyRef.secret]
+      : e.value === UNKNOWN
+        ? UNKNOWN_VALUES[e.name]
+        : e.value;
+    if (value === undefined) throw new Error(`no plausible value for ${e.name} (${JSON.stringify(e)})`);
+    env[e.name] = value;
+  }
+  return env;
+}
+
+/** The file a path env var names exists in a secret volume mounted at its directory. */
+function mountedFile(service: CapturedResource, path: string): boolean {
+  const gateway = (at(service.inputs, "template.containers") as Container[]).find((c) => c.name === "gateway")!;
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  const file = path.slice(path.lastIndexOf("/") + 1);
+  const mount = gateway.volumeMounts?.find((m) => m.mountPath === dir);
+  const volumes = at(service.inputs, "template.volumes") as { name: string; secret: { items: { path: string }[] } }[];
+  const volume = volumes.find((v) => v.name === mount?.name);
+  return volume?.secret.items.some((i) => i.path === file) ?? false;
+}
+
+describe("stacks", () => {
+  const runs = {} as Record<"dev" | "prod", ProgramRun>;
+  beforeAll(async () => {
+    runs.dev = await runProgram("dev");
+    runs.prod = await runProgram("prod");
+  });
+
+  it.each(["dev", "prod"] as const)("%s registers the expected inventory", (stack) => {
+    expect(countsByType(runs[stack])).toEqual(Object.fromEntries(Object.entries(INVENTORY[stack]).sort()));
+  });
+
+  it.each(["dev", "prod"] as const)("%s plan matches its committed snapshot", async (stack) => {
+    await expect(renderPlan(runs[stack], stack)).toMatchFileSnapshot(`./__snapshots__/plan-${stack}.txt`);
+  });
+
+  it.each(["dev", "prod"] as const)(
+    "%s: every Cloud Run env var is one the service reads, and loadConfig accepts the set",
+    (stack) => {
+      const names = new Set<string>(Object.values(ENV));
+      for (const service of ofType(runs[stack], TYPES.run)) {
+        const env = gatewayEnv(service);
+        for (const name of Object.keys(env)) expect(names.has(name), name).toBe(true);
+        const config = loadConfig(env);
+        expect(config.upstream).toMatchObject({
+          kind: "vertex",
+          project: runs[stack].outputs.projectId,
+          location: service.inputs.location,
+        });
+        expect(config.quota.redisUrl).toMatch(/^rediss:\/\//);
+        expect(config.tracing.exporter).toBe("cloud-trace");
+        expect(config.metrics.port).toBe(9464);
+        expect(config.metrics.adminKeySha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(config.budget?.pushServiceAccount).toBe(
+          `ggw-budget-push@${runs[stack].outputs.projectId}.iam.gserviceaccount.com`,
+        );
+        expect(mountedFile(service, config.tenantsFile!)).toBe(true);
+        expect(mountedFile(service, config.quota.redisTlsCaFile!)).toBe(true);
+      }
+    },
+  );
+
+  it("prod differs from dev exactly by the second region, the edge, and the intended settings", () => {
+    const project = /replace-with-(dev|prod)-project-id/g;
+    const key = (r: CapturedResource) => `${r.type} :: ${r.name.replace(/-invoker-.*/, "-invoker-<principal>")}`;
+    const dev = new Map(runs.dev.resources.map((r) => [key(r), r]));
+    const prod = new Map(runs.prod.resources.map((r) => [key(r), r]));
+    expect([...dev.keys()].filter((k) => !prod.has(k))).toEqual([]);
+    expect([...prod.keys()].filter((k) => !dev.has(k)).sort()).toEqual(
+      [
+        "gcp:cloudrunv2/service:Service :: gateway-europe-west1",
+        "gcp:cloudrunv2/serviceIamMember:ServiceIamMember :: gateway-europe-west1-invoker-<principal>",
+        "gcp:cloudrunv2/serviceIamMember:ServiceIamMember :: gateway-europe-west1-uptime-checks",
+        "gcp:compute/subnetwork:Subnetwork :: subnet-europe-west1",
+        "gcp:monitoring/alertPolicy:AlertPolicy :: alert-uptime-europe-west1",
+        "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig :: uptime-europe-west1",
+        // the edge
+        "gcp:compute/backendService:BackendService :: backend",
+        "gcp:compute/globalAddress:GlobalAddress :: address",
+        "gcp:compute/globalForwardingRule:GlobalForwardingRule :: https",
+        "gcp:compute/managedSslCertificate:ManagedSslCertificate :: certificate",
+        "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup :: neg-europe-west1",
+        "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup :: neg-europe-west4",
+        "gcp:compute/sSLPolicy:SSLPolicy :: tls",
+        "gcp:compute/securityPolicy:SecurityPolicy :: armor",
+        "gcp:compute/targetHttpsProxy:TargetHttpsProxy :: https-proxy",
+        "gcp:compute/uRLMap:URLMap :: url-map",
+      ].sort(),
+    );
+
+    const changed: Record<string, string[]> = {};
+    for (const [k, d] of dev) {
+      const p = prod.get(k)!;
+      const norm = (v: unknown) => JSON.stringify(v)?.replace(project, "<project>");
+      const dv = new Map(flatten(readableInputs(d)).map(([path, v]) => [path, norm(v)]));
+      const pv = new Map(flatten(readableInputs(p)).map(([path, v]) => [path, norm(v)]));
+      const paths = [...new Set([...dv.keys(), ...pv.keys()])].filter((path) => dv.get(path) !== pv.get(path));
+      if (paths.length) changed[k] = paths.sort();
+    }
+    const secretPaths = ["deletionProtection", "replication.userManaged.replicas[1].location"];
+    expect(changed).toEqual({
+      "pulumi:providers:gcp :: gcp": ["defaultLabels"], // env label
+      "gcp:organizations/project:Project :: project": ["deletionPolicy", "folderId", "name"],
+      "gcp:iam/workloadIdentityPool:WorkloadIdentityPool :: github-pool": ["description"],
+      "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider :: github-apply": ["attributeCondition"],
+      "gcp:monitoring/notificationChannel:NotificationChannel :: email-0": ["displayName", "labels.email_address"],
+      "gcp:monitoring/dashboard:Dashboard :: dashboard": ["dashboardJson"], // its title
+      "gcp:monitoring/alertPolicy:AlertPolicy :: alert-spend-rate": [
+        "conditions[0].conditionPrometheusQueryLanguage.query",
+        "documentation.content",
+      ],
+      "gcp:monitoring/alertPolicy:AlertPolicy :: alert-instances-near-max": [
+        "conditions[0].conditionThreshold.thresholdValue",
+        "documentation.content",
+      ],
+      "gcp:secretmanager/secret:Secret :: gateway-tenants": secretPaths,
+      "gcp:secretmanager/secret:Secret :: gateway-admin-key-sha256": secretPaths,
+      "gcp:secretmanager/secret:Secret :: redis-url": secretPaths,
+      "gcp:secretmanager/secret:Secret :: redis-ca": secretPaths,
+      "gcp:secretmanager/secret:Secret :: gmp-config": secretPaths,
+      "gcp:billing/budget:Budget :: budget": [
+        "amount.specifiedAmount.units",
+        "displayName",
+        "thresholdRules[1].thresholdPercent",
+        "thresholdRules[2].thresholdPercent",
+        "thresholdRules[3].spendBasis",
+        "thresholdRules[4].spendBasis",
+        "thresholdRules[4].thresholdPercent",
+        "thresholdRules[5].spendBasis",
+        "thresholdRules[5].thresholdPercent",
+      ],
+      "gcp:redis/instance:Instance :: redis": ["deletionProtection", "memorySizeGb", "tier"],
+      "gcp:cloudrunv2/service:Service :: gateway-europe-west4": [
+        "customAudiences[0]",
+        "deletionProtection",
+        "description",
+        "ingress",
+        "template.containers[0].envs.GATEWAY_CAPACITY.value",
+        "template.containers[0].envs.LOG_LEVEL.value",
+        "template.containers[0].image", // tag in dev, digest in prod
+        "template.containers[0].resources.limits.cpu",
+        "template.containers[0].resources.limits.memory",
+        "template.scaling.maxInstanceCount",
+        "template.scaling.minInstanceCount",
+      ],
+      "gcp:cloudrunv2/serviceIamMember:ServiceIamMember :: gateway-europe-west4-invoker-<principal>": ["member"],
+    });
+    const redis = (r: ProgramRun) => named(r, TYPES.redis, "redis").inputs;
+    expect([redis(runs.dev).tier, redis(runs.prod).tier]).toEqual(["BASIC", "STANDARD_HA"]);
+    const ingress = (r: ProgramRun) => named(r, TYPES.run, "gateway-europe-west4").inputs.ingress;
+    expect([ingress(runs.dev), ingress(runs.prod)]).toEqual([
+      "INGRESS_TRAFFIC_ALL",
+      "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+    ]);
+  });
+
+  it("outputs what an operator needs, and the Model Armor names are valid in a tenants file", () => {
+    for (const stack of ["dev", "prod"] as const) {
+      const outputs = runs[stack].outputs;
+      expect(Object.keys(outputs)).toEqual(
+        expect.arrayContaining([
+          "projectId",
+          "gatewayUrl",
+          "gatewayUrls",
+          "serviceAccounts",
+          "workloadIdentityProviders",
+          "modelArmorTemplates",
+          "redis",
+          "artifactRegistry",
+          "secrets",
+        ]),
+      );
+      const armor = outputs.modelArmorTemplates as { prompt: string; response: string };
+      const doc = {
+        tenants: [
+          {
+            id: "acme",
+            keySha256: sha256Hex("k"),
+            models: ["*"],
+            modelArmor: { promptTemplate: armor.prompt, responseTemplate: armor.response },
+          },
+        ],
+      };
+      expect(parseTenants(doc, DEFAULT_MODELS)[0]!.modelArmor?.promptTemplateName).toBe(armor.prompt);
+    }
+    expect(runs.prod.outputs.gatewayUrl).toBe("https://gateway.replace-with-your-domain.example");
+    expect(runs.dev.outputs.gatewayUrl).toBe(UNKNOWN); // the service's URI, known after the apply
+  });
+});
+
+describe("computed values", () => {
+  it("aims the budget push, its OIDC audience and the gateway's expected audience at the same URL", async () => {
+    const run = await runProgram("dev", {
+      computed: ({ type }) => (type === TYPES.project ? { number: "123456789012" } : undefined),
+    });
+    const url = "https://gateway-123456789012.europe-west4.run.app/internal/budget-alerts";
+    const push = named(run, TYPES.subscription, "budget-push");
+    expect(at(push.inputs, "pushConfig.pushEndpoint")).toBe(url);
+    expect(at(push.inputs, "pushConfig.oidcToken.audience")).toBe(url);
+    const envs = at(named(run, TYPES.run, "gateway-europe-west4").inputs, "template.containers[0].envs") as {
+      name: string;
+      value?: string;
+    }[];
+    expect(envs.find((e) => e.name === ENV.BUDGET_PUSH_AUDIENCE)?.value).toBe(url);
+    expect(at(named(run, TYPES.budget, "budget").inputs, "budgetFilter.projects")).toEqual(["projects/123456789012"]);
+    expect(at(named(run, TYPES.uptime, "uptime-europe-west4").inputs, "monitoredResource.labels.host")).toBe(
+      "gateway-123456789012.europe-west4.run.app",
+    );
+    expect(named(run, TYPES.secretVersion, "gmp-config-version").inputs.secretData).toBe(SECRET);
+  });
+});
+
+describe("bootstrap stage (deployGateway: false)", () => {
+  it("creates everything the gateway needs, and nothing that points at it", async () => {
+    const run = await runProgram("prod", { config: { deployGateway: false } });
+    for (const type of [TYPES.run, TYPES.runIam, TYPES.neg, TYPES.backend, TYPES.uptime, TYPES.forwardingRule]) {
+      expect(ofType(run, type), type).toHaveLength(0);
+    }
+    expect(ofType(run, TYPES.subscription).map((s) => s.name)).toEqual(["budget-dead-letters"]);
+    for (const type of [TYPES.redis, TYPES.repository, TYPES.budget, TYPES.project, TYPES.secret]) {
+      expect(ofType(run, type).length, type).toBeGreaterThan(0);
+    }
+    expect(run.outputs.gatewayUrl).toBeUndefined();
+  });
+});
