@@ -25,11 +25,11 @@ interface Report {
 }
 
 describe("npm run check", () => {
-  it("passes the prod stack with no mandatory violation, in the stable JSON form", () => {
-    const r = run("--stack", "prod", "--format", "json");
+  it.each(["dev", "prod"])("passes the %s stack with no mandatory violation, in the stable JSON form", (stack) => {
+    const r = run("--stack", stack, "--format", "json");
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as Report;
-    expect(report.stack).toBe("prod");
+    expect(report.stack).toBe(stack);
     expect(report.resources.some((x) => x.type === "gcp:cloudrunv2/service:Service")).toBe(true);
     expect(report.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
     for (const v of report.violations) {
@@ -67,6 +67,15 @@ describe("npm run check", () => {
     expect(r.out).toMatch(/### Only in prod \(\d+\)[\s\S]*gcp:compute\/globalForwardingRule:GlobalForwardingRule/);
     expect(r.out).toMatch(/### Changed[\s\S]*tier[^\n]*BASIC[^\n]*STANDARD_HA/);
     expect(r.out).toMatch(/### Policy check \(dev\)[\s\S]*### Policy check \(prod\)/);
+  });
+
+  it("reads another stack file with --config", () => {
+    const forwardingRules = (args: string[]) =>
+      (JSON.parse(run(...args, "--format", "json").out) as Report).resources.filter(
+        (x) => x.type === "gcp:compute/globalForwardingRule:GlobalForwardingRule",
+      ).length;
+    expect(forwardingRules(["--stack", "dev"])).toBe(0);
+    expect(forwardingRules(["--stack", "dev", "--config", "Pulumi.prod.yaml"])).toBeGreaterThan(0);
   });
 
   it("explains bad usage and exits 2", () => {
