@@ -125,19 +125,32 @@ export function createRouter(o: RouterOptions) {
 
   /** One attempt: resolves with an answer to relay; rejects (a breaker failure) with what is worth retrying. */
   async function attempt(p: Provider, req: RouteRequest): Promise<UpstreamResponse> {
-    // The per-attempt timeout covers the wait for the response head only: a stream may then run for long.
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), Math.min(o.retry.attemptTimeoutMs, req.deadline - Date.now()));
+    // The per-attempt timeout covers the wait for the response head only: a stream may then run for long. One
+    // controller follows both the client (its abort) and the timer; cheaper on the hot path than AbortSignal.any.
+    const ac = new AbortController();
+    let timedOut = false;
+    const onClientAbort = () => ac.abort();
+    if (req.signal.aborted) ac.abort();
+    else req.signal.addEventListener("abort", onClientAbort, { once: true });
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        ac.abort();
+      },
+      Math.min(o.retry.attemptTimeoutMs, req.deadline - Date.now()),
+    );
     try {
-      const res = await p.send({ ...req, signal: AbortSignal.any([req.signal, timeout.signal]) });
-      if (!RETRYABLE.has(res.status)) return res;
+      const res = await p.send({ ...req, signal: ac.signal });
+      clearTimeout(timer);
+      if (!RETRYABLE.has(res.status)) return res; // the client's abort keeps reaching the body through `ac`
       const body = await readAtMost(res, MAX_ERROR_BODY);
+      req.signal.removeEventListener("abort", onClientAbort);
       throw new RetryableAnswer(res.status, body, res.contentType, res.retryAfter, retryAfterMs(res.retryAfter, body));
     } catch (err) {
-      if (timeout.signal.aborted && !req.signal.aborted) throw errors.upstreamTimeout();
-      throw err;
-    } finally {
       clearTimeout(timer);
+      req.signal.removeEventListener("abort", onClientAbort);
+      if (timedOut && !req.signal.aborted) throw errors.upstreamTimeout();
+      throw err;
     }
   }
 
