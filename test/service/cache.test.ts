@@ -628,6 +628,22 @@ describe("coalescer", () => {
       expect(waited).toBeLessThan(1500);
     });
 
+    it("stops waiting on another instance's lease at its own deadline, and makes the call itself", async () => {
+      const [a, b] = await twoInstances();
+      expect(await a!.store.kv.claim("lease:held", "busy-instance", 60_000)).toBe(true); // a slow leader elsewhere
+      const started = performance.now();
+      const result = await b!.coalescer.run(
+        "held",
+        async () => "mine",
+        async () => undefined,
+        Date.now() + 200,
+      );
+      const waited = performance.now() - started;
+      expect(result).toEqual({ role: "leader", value: "mine" });
+      expect(waited).toBeGreaterThanOrEqual(150);
+      expect(waited).toBeLessThan(1500);
+    });
+
     it("releases only its own lease: a leader that outlived its lease leaves the next holder's alone", async () => {
       const [a, b] = await twoInstances();
       const slow = createCoalescer({ kv: a!.store.kv, leaseMs: 100, pollMs: 20 });

@@ -47,7 +47,16 @@ export interface CoalescerOptions {
 }
 
 export interface Coalescer {
-  run<T>(key: string, leader: () => Promise<T>, follower: () => Promise<T | undefined>): Promise<Coalesced<T>>;
+  /**
+   * `waitUntil` (epoch ms) bounds how long this call waits on another instance's lease: past it, it leads (makes the
+   * call itself) rather than wait out a slow or crashed leader beyond its own deadline.
+   */
+  run<T>(
+    key: string,
+    leader: () => Promise<T>,
+    follower: () => Promise<T | undefined>,
+    waitUntil?: number,
+  ): Promise<Coalesced<T>>;
 }
 
 const DEFAULT_POLL_MS = 50;
@@ -74,6 +83,7 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
     key: string,
     leader: () => Promise<T>,
     follower: () => Promise<T | undefined>,
+    waitUntil: number,
   ): Promise<Coalesced<T>> {
     const lead = async (): Promise<Coalesced<T>> => ({ role: "leader", value: await leader() });
     if (!kv) return lead();
@@ -109,10 +119,11 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
     if (claimed === undefined) return lead();
     if (claimed) return leadHolding();
     for (;;) {
-      await sleep(pollMs);
+      await sleep(Math.max(0, Math.min(pollMs, waitUntil - Date.now())));
       const found = await look();
       if (found === "failed") return lead();
       if (found) return { role: "follower", value: found.value };
+      if (Date.now() >= waitUntil) return lead(); // waited as long as this call may: make it without the lease
       claimed = await claim();
       if (claimed === undefined) return lead();
       if (claimed) {
@@ -128,10 +139,15 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
   }
 
   return {
-    async run<T>(key: string, leader: () => Promise<T>, follower: () => Promise<T | undefined>): Promise<Coalesced<T>> {
+    async run<T>(
+      key: string,
+      leader: () => Promise<T>,
+      follower: () => Promise<T | undefined>,
+      waitUntil = Infinity,
+    ): Promise<Coalesced<T>> {
       const inFlight = flights.get(key) as Promise<Coalesced<T>> | undefined;
       if (inFlight) return { role: "follower", value: (await inFlight).value };
-      const flight = fly(key, leader, follower);
+      const flight = fly(key, leader, follower, waitUntil);
       flights.set(key, flight);
       try {
         return await flight;

@@ -310,6 +310,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
               const h = await deps.cache.get(key);
               return h?.fresh ? h.entry : undefined;
             },
+            queueDeadline, // waiting on another instance's identical call is bounded like waiting for admission
           );
           if (flight.role === "leader" && leaderError !== undefined) throw leaderError;
           if (flight.role === "follower") {
