@@ -4,7 +4,7 @@
  * a real preview with the policy pack, keyless authentication only, and prod deployed from dev's image digest after
  * approval in a protected environment.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -69,6 +69,13 @@ describe("GitHub workflows", () => {
     for (const job of ["deploy-dev", "deploy-prod"]) {
       expect(String(up(jobs[job]!)["config-map"])).toContain("needs.build.outputs.digest");
     }
+  });
+
+  it("builds the image from the repository's Dockerfile", () => {
+    const build = jobsOf("deploy.yml").build!.steps.find((s) => s.uses?.startsWith("docker/build-push-action"))!;
+    const file = String(build.with?.file);
+    expect(existsSync(file), file).toBe(true);
+    expect(readFileSync(file, "utf8")).toMatch(/CMD \["node", "dist\/service\/main.js"\]/);
   });
 
   it("authenticates to Google Cloud only through Workload Identity Federation, never with a key", () => {
