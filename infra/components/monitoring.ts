@@ -173,31 +173,10 @@ export class Monitoring extends pulumi.ComponentResource {
     severity: string,
     runbook: string,
   ): void {
-    this.alertPolicies.push(
-      new gcp.monitoring.AlertPolicy(
-        `alert-${id}`,
-        {
-          project: this.ctx.cfg.projectId,
-          displayName,
-          combiner: "OR",
-          severity,
-          conditions: [
-            {
-              displayName,
-              conditionPrometheusQueryLanguage: {
-                query,
-                duration,
-                evaluationInterval: "60s",
-                disableMetricValidation: true,
-              },
-            },
-          ],
-          documentation: { mimeType: "text/markdown", subject: displayName, content: runbook },
-          ...this.notify(),
-        },
-        childOptions(this, this.ctx),
-      ),
-    );
+    this.policy(id, displayName, severity, runbook, {
+      displayName,
+      conditionPrometheusQueryLanguage: { query, duration, evaluationInterval: "60s", disableMetricValidation: true },
+    });
   }
 
   private thresholdPolicy(
@@ -215,6 +194,27 @@ export class Monitoring extends pulumi.ComponentResource {
     runbook: string,
     duration = "300s",
   ): void {
+    this.policy(id, displayName, severity, runbook, {
+      displayName,
+      conditionThreshold: {
+        filter,
+        comparison: "COMPARISON_GT",
+        thresholdValue,
+        duration,
+        aggregations: [{ alignmentPeriod: "60s", ...aggregation }],
+        trigger: { count: 1 },
+      },
+    });
+  }
+
+  /** One alert policy with one condition, its runbook, and the environment's notification channels. */
+  private policy(
+    id: string,
+    displayName: string,
+    severity: string,
+    runbook: string,
+    condition: gcp.types.input.monitoring.AlertPolicyCondition,
+  ): void {
     this.alertPolicies.push(
       new gcp.monitoring.AlertPolicy(
         `alert-${id}`,
@@ -223,19 +223,7 @@ export class Monitoring extends pulumi.ComponentResource {
           displayName,
           combiner: "OR",
           severity,
-          conditions: [
-            {
-              displayName,
-              conditionThreshold: {
-                filter,
-                comparison: "COMPARISON_GT",
-                thresholdValue,
-                duration,
-                aggregations: [{ alignmentPeriod: "60s", ...aggregation }],
-                trigger: { count: 1 },
-              },
-            },
-          ],
+          conditions: [condition],
           documentation: { mimeType: "text/markdown", subject: displayName, content: runbook },
           ...this.notify(),
         },

@@ -90,9 +90,11 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   });
   const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
   const metrics = createMetrics(bounds);
+  // Each served model's route, worked out once rather than on every call.
+  const routes = new Map(config.models.map((model) => [model, routeOf(upstreams, model)] as const));
   const router = createRouter({
     providers,
-    routeOf: (model) => routeOf(upstreams, model),
+    routeOf: (model) => routes.get(model) ?? routeOf(upstreams, model),
     retry: { ...upstreams.retry, attemptTimeoutMs: upstreams.retry.attemptTimeoutMs ?? config.upstream.timeoutMs },
     breaker: upstreams.breaker,
     onRetry: (id, reason) => metrics.retries.inc({ upstream: providers.get(id)!.provider.id, reason }),
@@ -105,10 +107,13 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     onFallback: (from, to) => logger.warn({ from, to }, `every upstream of ${from} failed: falling back to ${to}`),
   });
   /** The region a model's calls go to first: where its capacity (GATEWAY_CAPACITY) is looked up. */
-  const primaryRegion = (model: string) => {
-    const id = routeOf(upstreams, model).find((x) => providers.get(x)?.supports(model, "generateContent"));
-    return (id && providers.get(id)?.provider.region) ?? config.upstream.location;
-  };
+  const primaryRegions = new Map(
+    config.models.map((model) => {
+      const id = routes.get(model)!.find((x) => providers.get(x)?.supports(model, "generateContent"));
+      return [model, (id && providers.get(id)?.provider.region) ?? config.upstream.location] as const;
+    }),
+  );
+  const primaryRegion = (model: string) => primaryRegions.get(model) ?? config.upstream.location;
   const usageWatch = createUsageWatch({
     factor: config.usageAnomaly.factor,
     minTokensPerMinute: config.usageAnomaly.minTokensPerMinute,

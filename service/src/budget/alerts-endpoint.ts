@@ -13,6 +13,7 @@ import { errors, GatewayError } from "../wire/errors.js";
 import { StoreUnavailableError } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
 import { readBody } from "../pipeline/read-body.js";
+import { writeError } from "../pipeline/pipeline.js";
 import type { BudgetSwitch } from "./kill-switch.js";
 import { parseBudgetPush } from "./notification.js";
 import type { PushVerifier } from "./push-auth.js";
@@ -58,6 +59,10 @@ export function budgetAlertsHandler(
       if (failure.httpCode === 500) fields.err = err instanceof Error ? err.message : String(err);
       if (failure.httpCode >= 500) logger.error(fields, "budget notification not accepted");
       else logger.warn(fields, "budget notification refused");
+      // A refused body may still be arriving (413, or never read after 401/403): do not reuse the connection.
+      if (failure.httpCode === 413 || failure.httpCode === 401 || failure.httpCode === 403) {
+        res.setHeader("connection", "close");
+      }
       writeError(res, failure);
     }
   };
@@ -67,20 +72,4 @@ function toFailure(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof StoreUnavailableError) return errors.storeUnavailable();
   return errors.internal();
-}
-
-function writeError(res: ServerResponse, err: GatewayError): void {
-  if (res.headersSent) {
-    if (!res.writableEnded) res.end();
-    return;
-  }
-  const body = JSON.stringify(err.toEnvelope());
-  res.writeHead(err.httpCode, {
-    ...err.headers,
-    "content-type": "application/json; charset=UTF-8",
-    "content-length": Buffer.byteLength(body),
-    // A refused body may still be arriving (413, or never read after 401/403): do not reuse the connection.
-    ...(err.httpCode === 413 || err.httpCode === 401 || err.httpCode === 403 ? { connection: "close" } : {}),
-  });
-  res.end(body);
 }

@@ -2,6 +2,7 @@
  * The gateway's configuration: every environment variable it reads is named once here (the infra program imports
  * `ENV` to set Cloud Run env, so names cannot drift), validated by one zod schema at start-up, and frozen.
  */
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { GEMINI_MODELS, MODEL_ID_PATTERN } from "../wire/gemini.js";
 import { parseCapacity, type Capacity } from "./capacity.js";
@@ -54,6 +55,14 @@ export const ENV = {
 export const DEFAULT_MODELS = GEMINI_MODELS;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** "a, b,c" → ["a", "b", "c"] (blanks dropped). */
+const commaList = () =>
+  z.string().transform((s) =>
+    s
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
 
 const EnvSchema = z
   .object({
@@ -71,14 +80,7 @@ const EnvSchema = z
     [ENV.VERTEX_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
     [ENV.TENANTS_FILE]: z.string().min(1).optional(),
     [ENV.UPSTREAMS_FILE]: z.string().min(1).optional(),
-    [ENV.MODELS]: z
-      .string()
-      .transform((s) =>
-        s
-          .split(",")
-          .map((m) => m.trim())
-          .filter(Boolean),
-      )
+    [ENV.MODELS]: commaList()
       .pipe(z.array(z.string().regex(MODEL_ID_PATTERN, "model ids are lowercase like gemini-2.5-flash")).min(1))
       .optional(),
     [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
@@ -115,15 +117,7 @@ const EnvSchema = z
       .regex(/^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, "must be a service account email")
       .optional(),
     [ENV.BUDGET_BATCH_THRESHOLD]: z.coerce.number().gt(0).max(1).default(0.8),
-    [ENV.BUDGET_ALLOWLIST]: z
-      .string()
-      .transform((s) =>
-        s
-          .split(",")
-          .map((t) => t.trim())
-          .filter(Boolean),
-      )
-      .optional(),
+    [ENV.BUDGET_ALLOWLIST]: commaList().optional(),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
@@ -216,6 +210,21 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** Reads and parses the JSON file an env var names; a ConfigError naming the variable when it cannot. */
+export function readJsonFile(path: string, envName: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`Cannot read ${envName} "${path}": ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${envName} "${path}" is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** Reads and validates the environment. Throws ConfigError listing every bad variable. */

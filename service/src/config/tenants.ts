@@ -4,9 +4,8 @@
  * setting). Later features add optional fields to the same entries; the minimal four-field entry keeps working.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError } from "./env.js";
+import { ConfigError, ENV, readJsonFile } from "./env.js";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -218,17 +217,6 @@ export function loadTenantsFile(
   servedModels: readonly string[],
   defaults: TenantDefaults = TENANT_DEFAULTS,
 ): Tenant[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`Cannot read GATEWAY_TENANTS_FILE "${path}": ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`GATEWAY_TENANTS_FILE "${path}" is not valid JSON: ${(err as Error).message}`);
-  }
+  const doc = readJsonFile(path, ENV.TENANTS_FILE);
   return parseTenants(doc, servedModels, `tenants file "${path}"`, defaults);
 }

@@ -14,9 +14,8 @@
  * key itself. A model without a route of its own uses `"*"`, else every Vertex upstream in file order. Without the
  * file, the core configuration's single upstream is the only one (`defaultUpstreams`).
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError } from "./env.js";
+import { ConfigError, ENV, readJsonFile } from "./env.js";
 import { MODEL_ID_PATTERN } from "../wire/gemini.js";
 
 const REGION = /^(global|[a-z]+-[a-z]+\d+)$/;
@@ -128,18 +127,7 @@ export function parseUpstreams(doc: unknown, servedModels: readonly string[], so
 }
 
 export function loadUpstreamsFile(path: string, servedModels: readonly string[]): Upstreams {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`Cannot read GATEWAY_UPSTREAMS_FILE "${path}": ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`GATEWAY_UPSTREAMS_FILE "${path}" is not valid JSON: ${(err as Error).message}`);
-  }
+  const doc = readJsonFile(path, ENV.UPSTREAMS_FILE);
   return parseUpstreams(doc, servedModels, `upstreams file "${path}"`);
 }
 

@@ -8,7 +8,7 @@ import type { ServerResponse } from "node:http";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
 import type { GenerateContentResponseWire, UsageMetadataWire } from "../wire/gemini.js";
 import type { UpstreamResponse } from "../upstream/provider.js";
-import { translateNetworkError } from "../upstream/vertex.js";
+import { translateNetworkError } from "../upstream/http.js";
 import { SseParser } from "./sse.js";
 import { estimateChunkOutputTokens } from "../accounting/estimate.js";
 

@@ -77,60 +77,18 @@ export function callWindows(
     const batch = priority === "batch" && reservedShare > 0;
     // Batch is admitted on a shared window only while its backlog is under the unreserved part of the allowance.
     const share = batch ? 1 - reservedShare : 1;
-    if (entry.requestsPerMinute) {
-      const rpm = entry.requestsPerMinute;
-      requests.push(
-        paced(
-          `c:${key}:rpm`,
-          rpm,
-          1,
-          share,
-          `the upstream capacity of ${rpm} requests per minute for ${where}`,
-          "capacity",
-          "requests",
-        ),
-      );
+    const dimensions = [
+      { kind: "requests", unit: "rpm", perMinute: entry.requestsPerMinute, cost: 1, into: requests },
+      { kind: "tokens", unit: "tpm", perMinute: entry.tokensPerMinute, cost: estimateTokens, into: tokens },
+    ] as const;
+    for (const { kind, unit, perMinute, cost, into } of dimensions) {
+      if (!perMinute) continue;
+      const label = `the upstream capacity of ${perMinute} ${kind} per minute for ${where}`;
+      into.push(paced(`c:${key}:${unit}`, perMinute, cost, share, label, "capacity", kind));
       if (batch) {
-        const most = Math.max(1, Math.floor(rpm * share));
-        requests.push(
-          paced(
-            `c:${key}:rpm:batch`,
-            most,
-            1,
-            1,
-            `the batch share (${most} requests per minute) of ${where}'s capacity`,
-            "capacity",
-            "requests",
-          ),
-        );
-      }
-    }
-    if (entry.tokensPerMinute) {
-      const tpm = entry.tokensPerMinute;
-      tokens.push(
-        paced(
-          `c:${key}:tpm`,
-          tpm,
-          estimateTokens,
-          share,
-          `the upstream capacity of ${tpm} tokens per minute for ${where}`,
-          "capacity",
-          "tokens",
-        ),
-      );
-      if (batch) {
-        const most = Math.max(1, Math.floor(tpm * share));
-        tokens.push(
-          paced(
-            `c:${key}:tpm:batch`,
-            most,
-            estimateTokens,
-            1,
-            `the batch share (${most} tokens per minute) of ${where}'s capacity`,
-            "capacity",
-            "tokens",
-          ),
-        );
+        const most = Math.max(1, Math.floor(perMinute * share));
+        const batchLabel = `the batch share (${most} ${kind} per minute) of ${where}'s capacity`;
+        into.push(paced(`c:${key}:${unit}:batch`, most, cost, 1, batchLabel, "capacity", kind));
       }
     }
   }
@@ -139,7 +97,7 @@ export function callWindows(
 
 /**
  * A per-minute window paced to one second: a call is admitted while the units outstanding are under a second's worth
- * (the allowance (× `share`), whatever its own size — so the burst is the allowance less one plus the call's cost,
+ * × `share` (the allowance), whatever its own size — so the burst is the allowance less one plus the call's cost,
  * never above the limit (a call bigger than the limit never fits).
  */
 function paced(

@@ -154,6 +154,18 @@ export function createRouter(o: RouterOptions) {
     }
   }
 
+  /** The route's upstreams that serve this model and method, worked out once per pair (models are a closed set). */
+  const usable = new Map<string, readonly string[]>();
+  function usableIds(model: string, method: ModelMethod): readonly string[] {
+    const key = `${model}:${method}`;
+    let ids = usable.get(key);
+    if (!ids) {
+      ids = o.routeOf(model).filter((id) => o.providers.get(id)?.supports(model, method));
+      usable.set(key, ids);
+    }
+    return ids;
+  }
+
   return {
     /**
      * Sends the call; resolves with the answer to relay (possibly the last upstream error), rejects with a
@@ -190,7 +202,7 @@ export function createRouter(o: RouterOptions) {
 
   /** One model through its upstreams. */
   async function sendModel(req: RouteRequest): Promise<Routed> {
-    const ids = o.routeOf(req.model).filter((id) => o.providers.get(id)?.supports(req.model, req.method));
+    const ids = usableIds(req.model, req.method);
     if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
     const tried = new Map<string, number>(); // upstream id → attempts on it
     const skipped = new Set<string>(); // open circuit for this call

@@ -7,7 +7,7 @@
  * Transport follows vertex.ts: one keep-alive undici pool per upstream, the same timeouts, network failures through
  * translateNetworkError, and the client's abort signal passed down so a client that leaves stops the generation.
  */
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { errors, GatewayError } from "../wire/errors.js";
 import type { ModelMethod } from "../wire/gemini.js";
 import {
@@ -18,7 +18,7 @@ import {
   toGeminiError,
 } from "./openai-translate.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
-import { translateNetworkError } from "./vertex.js";
+import { header, translateNetworkError, upstreamAgent } from "./http.js";
 
 export interface OpenAIProviderOptions {
   /** The upstream's id in config/upstreams.ts; the provider id is `openai/<id>`. */
@@ -59,14 +59,7 @@ export function chatCompletionsUrl(baseUrl: string): URL {
 export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProvider {
   const url = chatCompletionsUrl(options.baseUrl);
   const path = url.pathname + url.search;
-  const agent = new Agent({
-    connections: options.connections,
-    keepAliveTimeout: 30_000,
-    // As for Vertex: unary generations can take minutes before the first header byte; streams pause between chunks.
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    connect: { timeout: 10_000 },
-  });
+  const agent = upstreamAgent(options);
   const served = (model: string): string | undefined =>
     Object.hasOwn(options.models, model) ? options.models[model] : undefined;
 
@@ -138,10 +131,6 @@ function parseBody(body: Buffer): Record<string, unknown> {
     throw errors.invalidJson("The request body must be a JSON object.");
   }
   return json as Record<string, unknown>;
-}
-
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function frame(json: unknown): string {

@@ -4,8 +4,7 @@
  * keep-alive undici pool, with an OAuth2 access token. Streams are always requested as SSE (`alt=sse`). Nothing is
  * parsed or re-serialized here: see docs/decisions/0002-undici-passthrough-hot-path.md for why not the SDK.
  */
-import { Agent, errors as undiciErrors } from "undici";
-import { errors } from "../wire/errors.js";
+import { header, translateNetworkError, upstreamAgent } from "./http.js";
 import type { TokenSource } from "./credentials.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
 
@@ -32,14 +31,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
   const origin = new URL(options.baseUrl ?? vertexBaseUrl(options.location));
   const pathPrefix = origin.pathname.replace(/\/+$/, "");
   const resource = `projects/${options.project}/locations/${options.location}/publishers/google/models/`;
-  const agent = new Agent({
-    connections: options.connections,
-    keepAliveTimeout: 30_000,
-    // Non-streamed generations can take minutes before the first header byte; streams can pause between chunks.
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    connect: { timeout: 10_000 },
-  });
+  const agent = upstreamAgent(options);
 
   return {
     id: options.id ?? `${options.name}/${options.location}`,
@@ -76,19 +68,4 @@ export function createVertexProvider(options: VertexOptions): Provider {
     },
     close: () => agent.close(),
   };
-}
-
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Network failures become Gemini-shaped errors; aborts propagate unchanged so the caller sees its own abort. */
-export function translateNetworkError(err: unknown): unknown {
-  if (err instanceof undiciErrors.RequestAbortedError || (err as Error)?.name === "AbortError") return err;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return errors.upstreamTimeout();
-  }
-  if (err instanceof undiciErrors.ConnectTimeoutError) return errors.upstreamUnreachable("connect timeout");
-  const code = (err as { code?: string })?.code;
-  return errors.upstreamUnreachable(code ?? (err as Error)?.message ?? "unknown network error");
 }

@@ -1,0 +1,33 @@
+/**
+ * What every HTTP upstream shares: the keep-alive undici pool with model-call timeouts, reading a response header,
+ * and turning network failures into Gemini-shaped errors.
+ */
+import { Agent, errors as undiciErrors } from "undici";
+import { errors } from "../wire/errors.js";
+
+/** A keep-alive pool for model calls: unary generations can take minutes before the first header byte, and streams can pause between chunks, so both waits are the upstream timeout. */
+export function upstreamAgent(o: { connections: number; timeoutMs: number }): Agent {
+  return new Agent({
+    connections: o.connections,
+    keepAliveTimeout: 30_000,
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+    connect: { timeout: 10_000 },
+  });
+}
+
+/** The first value of a response header. */
+export function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Network failures become Gemini-shaped errors; aborts propagate unchanged so the caller sees its own abort. */
+export function translateNetworkError(err: unknown): unknown {
+  if (err instanceof undiciErrors.RequestAbortedError || (err as Error)?.name === "AbortError") return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return errors.upstreamTimeout();
+  }
+  if (err instanceof undiciErrors.ConnectTimeoutError) return errors.upstreamUnreachable("connect timeout");
+  const code = (err as { code?: string })?.code;
+  return errors.upstreamUnreachable(code ?? (err as Error)?.message ?? "unknown network error");
+}
