@@ -566,6 +566,7 @@ function request(
     serverTimeout: undefined,
     traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     signal: options.signal ?? new AbortController().signal,
+    release: () => undefined,
   };
 }
 

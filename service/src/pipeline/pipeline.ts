@@ -21,7 +21,7 @@ import type { CallRecorder } from "../telemetry/recorder.js";
 import { genAiClientAttributes, httpServerAttributes, type Tracing } from "../telemetry/tracing.js";
 import type { Provider } from "../upstream/provider.js";
 import type { Router } from "../route/router.js";
-import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
+import { errors, GatewayError, statusForHttp, toGatewayError } from "../wire/errors.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Keyring } from "./authenticate.js";
 import type { RouteTarget } from "./call.js";
@@ -41,7 +41,7 @@ import {
   type ResponseCache,
 } from "../cache/response-cache.js";
 import type { Coalescer } from "../cache/coalesce.js";
-import { relay, statusForHttp, type RelayResult } from "./relay.js";
+import { relay, type RelayResult } from "./relay.js";
 import { attributionLabels, requestBody, resolveTarget, validateBody } from "./validate.js";
 
 export interface PipelineDeps {
@@ -66,10 +66,15 @@ export interface PipelineDeps {
   lifecycle: Lifecycle;
 }
 
-/** Shared with the shutdown logic: draining refuses new calls; inflight lets shutdown report what it waits for. */
+/**
+ * Shared with the shutdown logic: draining refuses new calls; inflight lets shutdown report what it waits for; `cut`
+ * aborts when the drain deadline comes, so calls still running end with an error the client can see (a stream's
+ * last event) rather than a connection closed under them.
+ */
 export interface Lifecycle {
   draining: boolean;
   inflight: number;
+  cut: AbortSignal;
 }
 
 export type ModelCallHandler = (req: IncomingMessage, res: ServerResponse, target: RouteTarget) => Promise<void>;
@@ -97,12 +102,14 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         : undefined,
     );
 
-    // The client going away aborts the upstream call (and so stops a stream mid-way).
+    // The client going away aborts the upstream call (and so stops a stream mid-way); so does the drain deadline.
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort();
     };
+    const onCut = () => abort.abort();
     res.once("close", onClose);
+    lifecycle.cut.addEventListener("abort", onCut, { once: true });
 
     // What the record needs, filled in as stages succeed.
     const r: CallRecord = newRecord(requestId, target.surface, req, trace);
@@ -122,7 +129,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         res.setHeader("connection", "close");
         throw errors.draining();
       }
-      const { tenant, keyId } = trace.stage("authenticate", () => keyring.authenticate(req.headers));
+      const { tenant, keyId } = trace.stage("authenticate", () => keyring.authenticate(req.headers, req.rawHeaders));
       r.tenant = tenant.id;
       r.keyId = keyId;
       const resolved = trace.stage("resolve", () => resolveTarget(target, tenant, servedModels));
@@ -228,6 +235,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
             traceparent: span.traceparent(),
             signal: abort.signal,
             deadline,
+            waitDeadline: queueDeadline,
             fallbackModels: tenant.fallback.get(resolved.model),
             onAttempt: (p) => {
               served = p;
@@ -249,17 +257,16 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           if (tracing.recording)
             span.setAttributes({ "gateway.upstream": routed.provider.id, "gateway.attempts": routed.attempts });
           if (key !== undefined) res.setHeader(CACHE_HEADER, "miss");
-          result = await relay(
-            upstream,
-            res,
-            resolved.stream,
-            resolved.streamEncoding,
-            (doneAt) => {
+          result = await relay(upstream, res, {
+            stream: resolved.stream,
+            encoding: resolved.streamEncoding,
+            beforeHead: (doneAt) => {
               upstreamWaitMs = doneAt - upstreamStarted!;
               res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
             },
-            key !== undefined,
-          );
+            capture: key !== undefined,
+            cut: lifecycle.cut,
+          });
           span.setAttributes({ "http.response.status_code": upstream.status });
           span.end(result.clientClosed ? "client closed the request" : result.streamError);
           if (result.clientClosed) failure = errors.clientClosed(); // recorded as 499, with what was relayed
@@ -320,7 +327,11 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         }
       }
     } catch (err) {
-      failure = abort.signal.aborted ? errors.clientClosed() : toGatewayError(err);
+      failure = lifecycle.cut.aborted
+        ? errors.cutByShutdown()
+        : abort.signal.aborted
+          ? errors.clientClosed()
+          : toGatewayError(err);
       if (!(err instanceof GatewayError) && !abort.signal.aborted) {
         logger.error(
           { requestId, err: { name: (err as Error)?.name, message: (err as Error)?.message } },
@@ -328,9 +339,10 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         );
       }
       if (!res.headersSent) res.setHeader(OVERHEAD_HEADER, (performance.now() - started - upstreamWaitMs).toFixed(3));
-      writeError(res, failure);
+      r.http.responseBytes += writeError(res, failure);
     } finally {
       res.off("close", onClose);
+      lifecycle.cut.removeEventListener("abort", onCut);
       lifecycle.inflight--;
     }
 
@@ -351,19 +363,20 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         region: served.region,
         attempts,
         status: upstreamStatus,
-        outcome: upstreamOutcome(upstreamStatus, abort.signal.aborted),
+        outcome: upstreamOutcome(upstreamStatus, abort.signal.aborted || failure?.kind === "deadline"),
         durationMs: upstreamMs,
         firstChunkMs:
           r.stream && result?.firstChunkMs !== undefined ? relayStarted - started + result.firstChunkMs : undefined,
       };
     }
-    if (failure) r.error = { status: failure.status, message: failure.message };
+    if (failure) r.error = { status: failure.status, message: failure.message, kind: failure.kind };
     else if (result && result.status >= 400) {
       r.error = { status: statusForHttp(result.status), message: `upstream answered HTTP ${result.status}` };
     }
     if (result) {
       r.http.responseBytes = result.responseBytes;
       r.streamError = result.streamError;
+      r.cutBy = result.clientClosed ? "client" : result.cutByShutdown ? "shutdown" : undefined;
       r.modelArmorBlock = result.modelArmorBlock;
       // A stream cut before its final chunk has no output count: charge the prompt (as reported, else estimated)
       // and the output estimated from the text relayed (accounting/estimate.ts) — what was produced, not the hold.
@@ -433,6 +446,7 @@ function newRecord(
     cache: "bypass",
     savedUsd: undefined,
     streamError: undefined,
+    cutBy: undefined,
     http: {
       method: req.method,
       path: (req.url ?? "").split("?")[0]!, // the query could carry a key; never record it
@@ -454,19 +468,24 @@ function encodeStream(chunks: readonly string[], encoding: "sse" | "array"): Buf
   );
 }
 
-/** Writes the Gemini error envelope if nothing has been sent yet; otherwise ends the response. */
-export function writeError(res: ServerResponse, err: GatewayError): void {
+/**
+ * Writes the Gemini error envelope if nothing has been sent yet; otherwise ends the response. Returns the bytes of
+ * body written (for the audit record).
+ */
+export function writeError(res: ServerResponse, err: GatewayError): number {
   if (res.headersSent) {
     if (!res.writableEnded) res.end();
-    return;
+    return 0;
   }
   const body = JSON.stringify(err.toEnvelope());
+  const bytes = Buffer.byteLength(body);
   res.writeHead(err.httpCode, {
     ...err.headers,
     "content-type": "application/json; charset=UTF-8",
-    "content-length": Buffer.byteLength(body),
+    "content-length": bytes,
   });
   res.end(body);
+  return bytes;
 }
 
 function headerString(v: string | string[] | undefined): string | undefined {

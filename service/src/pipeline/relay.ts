@@ -5,7 +5,7 @@
  * accounting; nothing else is parsed.
  */
 import type { ServerResponse } from "node:http";
-import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
+import { errors, GatewayError, statusForHttp, toGatewayError } from "../wire/errors.js";
 import type { GenerateContentResponseWire, UsageMetadataWire } from "../wire/gemini.js";
 import type { UpstreamResponse } from "../upstream/provider.js";
 import { translateNetworkError } from "../upstream/http.js";
@@ -24,6 +24,8 @@ export interface RelayResult {
   streamError: string | undefined;
   /** The client went away mid-stream: what was relayed until then is in this result (for accounting). */
   clientClosed: boolean;
+  /** The instance's drain deadline ended the stream: the client got an UNAVAILABLE error event as the last one. */
+  cutByShutdown: boolean;
   /**
    * Streams: output tokens estimated from the text relayed (accounting/estimate.ts) — what a stream cut before its
    * final chunk is charged, since only the final chunk carries the output count. 0 for unary answers.
@@ -42,19 +44,19 @@ const MAX_ERROR_BODY = 1024 * 1024;
  */
 export type BeforeHead = (upstreamDoneAt: number) => void;
 
-export async function relay(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  stream: boolean,
-  encoding: "sse" | "array",
-  beforeHead: BeforeHead,
+export interface RelayOptions {
+  stream: boolean;
+  encoding: "sse" | "array";
+  beforeHead: BeforeHead;
   /** Keep the answer's chunks (for the response cache). */
-  capture = false,
-): Promise<RelayResult> {
-  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, beforeHead);
-  return stream
-    ? relayStream(upstream, res, encoding, beforeHead, capture)
-    : relayUnary(upstream, res, beforeHead, capture);
+  capture: boolean;
+  /** Aborts when the instance's drain deadline comes: a stream still running then ends with an error event. */
+  cut: AbortSignal;
+}
+
+export async function relay(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
+  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, o.beforeHead);
+  return o.stream ? relayStream(upstream, res, o) : relayUnary(upstream, res, o.beforeHead, o.capture);
 }
 
 async function relayUnary(
@@ -78,6 +80,7 @@ async function relayUnary(
     firstChunkMs: performance.now() - started,
     streamError: undefined,
     clientClosed: false,
+    cutByShutdown: false,
     producedOutputTokens: 0,
     captured: capture && upstream.status === 200 ? [text] : undefined,
   };
@@ -114,22 +117,17 @@ async function relayError(
     firstChunkMs: undefined,
     streamError: undefined,
     clientClosed: false,
+    cutByShutdown: false,
     producedOutputTokens: 0,
     captured: undefined,
   };
 }
 
-async function relayStream(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  encoding: "sse" | "array",
-  beforeHead: BeforeHead,
-  capture: boolean,
-): Promise<RelayResult> {
+async function relayStream(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
   const started = performance.now();
-  const sse = encoding === "sse";
-  const captured: string[] | undefined = capture ? [] : undefined;
-  beforeHead(started);
+  const sse = o.encoding === "sse";
+  const captured: string[] | undefined = o.capture ? [] : undefined;
+  o.beforeHead(started);
   res.writeHead(200, {
     "content-type": sse ? "text/event-stream" : JSON_TYPE,
     "cache-control": "no-cache",
@@ -177,11 +175,15 @@ async function relayStream(
         firstChunkMs,
         streamError,
         clientClosed: true,
+        cutByShutdown: false,
         producedOutputTokens: produced,
         captured: undefined,
       };
     }
-    const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
+    // The drain deadline aborted the upstream read (the pipeline's abort follows `cut`): say so as the last event.
+    const failure = o.cut.aborted
+      ? errors.cutByShutdown()
+      : toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
     streamError = failure.message;
     await write([JSON.stringify(failure.toEnvelope())]);
   }
@@ -195,6 +197,7 @@ async function relayStream(
     firstChunkMs,
     streamError,
     clientClosed: false,
+    cutByShutdown: o.cut.aborted && streamError !== undefined,
     producedOutputTokens: produced,
     captured: streamError === undefined ? captured : undefined,
   };
@@ -253,22 +256,4 @@ function isErrorEnvelope(body: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-const STATUS_BY_HTTP: Record<number, string> = {
-  400: "INVALID_ARGUMENT",
-  401: "UNAUTHENTICATED",
-  403: "PERMISSION_DENIED",
-  404: "NOT_FOUND",
-  409: "ABORTED",
-  429: "RESOURCE_EXHAUSTED",
-  499: "CANCELLED",
-  500: "INTERNAL",
-  501: "UNIMPLEMENTED",
-  503: "UNAVAILABLE",
-  504: "DEADLINE_EXCEEDED",
-};
-
-export function statusForHttp(code: number): string {
-  return STATUS_BY_HTTP[code] ?? (code >= 500 ? "UNAVAILABLE" : code >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN");
 }

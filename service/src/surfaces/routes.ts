@@ -86,10 +86,9 @@ export function createApp(options: AppOptions): RequestListener {
   const adminOnly =
     (howToEnable: string, handler: (req: Request, res: Response) => Promise<void>) =>
     async (req: Request, res: Response) => {
-      if (!metrics.adminKeySha256)
-        return writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
-      if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
-      await handler(req, res);
+      if (!metrics.adminKeySha256) writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
+      else if (!isAdmin(req.headers, metrics.adminKeySha256)) writeError(res, errors.adminOnly());
+      else await handler(req, res);
     };
 
   app.get(
@@ -103,7 +102,8 @@ export function createApp(options: AppOptions): RequestListener {
     adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
       const period = req.query.period ?? "day";
       if (period !== "day" && period !== "month") {
-        return writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+        writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+        return;
       }
       try {
         writeJson(res, 200, await usage.summary(period));
@@ -115,8 +115,8 @@ export function createApp(options: AppOptions): RequestListener {
 
   // The budget kill switch: Pub/Sub pushes budget notifications (authenticated by its OIDC token, not the admin key);
   // operators read and reset the state.
-  const noBudget = (req: Request, res: Response) =>
-    writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_BUDGET_PUSH_AUDIENCE to enable it)`));
+  const noBudget = (req: Request, res: Response): void =>
+    void writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_BUDGET_PUSH_AUDIENCE to enable it)`));
   app.all(BUDGET_ALERTS_PATH, (req, res) => (budget ? budget.alerts(req, res) : noBudget(req, res)));
   app.get(
     "/admin/budget",
@@ -162,7 +162,7 @@ export function createApp(options: AppOptions): RequestListener {
     requestIdOf(req, res);
     const target = req.method === "POST" ? modelCallTarget(req.url ?? "/") : undefined;
     if (target === undefined) return void app(req, res);
-    if (target instanceof GatewayError) return writeError(res, target);
+    if (target instanceof GatewayError) return void writeError(res, target);
     void handleModelCall(req, res, target);
   };
 }

@@ -78,6 +78,7 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
         feature: r.feature,
         error: r.error,
         streamError: r.streamError,
+        cutBy: r.cutBy,
         message: r.error ? "model call failed" : "model call",
       }) + "\n",
     );
