@@ -11,7 +11,7 @@ import { connectionsWithin, openFileLimit } from "./config/file-limit.js";
 import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
-import { createApp, type ReadinessCheck } from "./surfaces/routes.js";
+import { answerClientError, createApp, type ReadinessCheck } from "./surfaces/routes.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
 import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams.js";
@@ -279,6 +279,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   // keep-alive connection is not affected by headersTimeout (checked on node 20 and 24).
   const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 }, app);
   server.headersTimeout = config.headersTimeoutMs;
+  server.on("clientError", answerClientError);
   server.requestTimeout = 0; // the body's own deadline is read-body's; streams may run for many minutes
 
   await new Promise<void>((resolve, reject) => {

@@ -17,8 +17,11 @@
 import { CircuitState, ConsecutiveBreaker, CountBreaker, type IBreaker } from "cockatiel";
 
 export type BreakerState = "closed" | "open" | "half-open";
-/** What a call's end says about the upstream: `neutral` = nothing (client deadline or cancel, gateway limits). */
-export type BreakerOutcome = "success" | "failure" | "neutral";
+/**
+ * What a call's end says about the upstream. `busy`: it answered, at capacity (429) — not counted, but a probe that
+ * gets it shows the upstream is up; `neutral`: nothing (the client's deadline or cancel, the gateway's own limits).
+ */
+export type BreakerOutcome = "success" | "failure" | "busy" | "neutral";
 
 export interface BreakerOptions {
   /** Opens after this many failures in a row… */
@@ -65,7 +68,7 @@ export function createBreaker(o: BreakerOptions): CircuitBreaker {
     probe: false,
     end(outcome) {
       // A call admitted while closed may end after the circuit opened (slow calls): it no longer counts.
-      if (state !== "closed" || outcome === "neutral") return;
+      if (state !== "closed" || outcome === "neutral" || outcome === "busy") return;
       if (outcome === "success") {
         for (const c of counts) c.success(CircuitState.Closed);
         return;
@@ -86,7 +89,7 @@ export function createBreaker(o: BreakerOptions): CircuitBreaker {
       end(outcome) {
         if (ended) return;
         ended = true;
-        if (outcome === "success") {
+        if (outcome === "success" || outcome === "busy") {
           for (const c of counts) c.success(CircuitState.HalfOpen); // resets the window and the run of failures
           move("closed");
         } else if (outcome === "failure") {

@@ -299,7 +299,7 @@ function backoffDelay(factory: ExponentialBackoff<unknown>, retry: number): numb
  * and a request the provider refuses (the OpenAI-compatible one cannot translate a part) say nothing about its health.
  */
 function outcomeOf(err: Error): BreakerOutcome {
-  if (err instanceof RetryableAnswer) return err.status === 429 ? "neutral" : "failure";
+  if (err instanceof RetryableAnswer) return err.status === 429 ? "busy" : "failure";
   if (err.name === "AbortError" || err.name === "RequestAbortedError") return "neutral";
   if (err instanceof GatewayError) return err.upstreamFault ? "failure" : "neutral";
   return "failure";

@@ -16,7 +16,8 @@
  * for other verbs on model paths, 404s, and router-level errors, all as Gemini error envelopes.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ModelCallHandler } from "../pipeline/pipeline.js";
 import { writeError } from "../pipeline/pipeline.js";
@@ -201,6 +202,33 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
     }
   }
   return undefined;
+}
+
+/**
+ * Errors node's HTTP parser raises before a request reaches the app (`clientError`): headers that did not arrive
+ * within GATEWAY_HEADERS_TIMEOUT_MS, unparseable HTTP, oversized headers. Answered in Google's error envelope, like
+ * everything else, then the connection closes (what remains on it cannot be trusted). node's default would write a
+ * bare status line.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection (node's own check): nothing more can be written to it.
+  const inProgress = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === "ECONNRESET" || !socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? new GatewayError(408, "DEADLINE_EXCEEDED", "The request's headers did not arrive in time.")
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? new GatewayError(431, "INVALID_ARGUMENT", "The request's headers are too large.")
+        : errors.invalidArgument("The request could not be parsed as HTTP/1.1.");
+  const body = JSON.stringify(error.toEnvelope());
+  socket.end(
+    `HTTP/1.1 ${error.httpCode} ${STATUS_CODES[error.httpCode] ?? "Error"}\r\n` +
+      "Content-Type: application/json; charset=UTF-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function writeJson(res: Response, status: number, body: unknown): void {

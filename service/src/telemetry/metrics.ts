@@ -237,7 +237,13 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
   return metrics;
 }
 
-export function codeClass(status: number): CodeClass {
+/**
+ * The class a call counts in: its status's, except that the client's own deadline (a 504 no upstream caused, error
+ * kind `deadline`) counts as 4xx, like a 499 — error-rate alerts and SLOs must not burn, nor audit records read as
+ * errors, because a client asked for less time than a model needs.
+ */
+export function codeClass(status: number, errorKind?: string): CodeClass {
+  if (errorKind === "deadline") return "4xx";
   return status >= 500 ? "5xx" : status >= 400 ? "4xx" : "2xx";
 }
 
