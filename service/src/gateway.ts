@@ -214,7 +214,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
     logger,
-    maxBodyBytes: config.maxBodyBytes,
+    body: config.body,
     lifecycle,
   });
   const readiness: ReadinessCheck[] = [

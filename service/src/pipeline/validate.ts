@@ -4,7 +4,8 @@
  * forward. The one change ever made to a request: Vertex `labels` naming the tenant and key, merged with the
  * client's own labels, so Cloud Billing can attribute spend. When the client sent no labels (the usual case) they
  * are spliced into the original bytes; otherwise the body is re-serialized from the parsed object, which keeps every
- * field and value (only whitespace and number spelling may change).
+ * field and value (only whitespace and number spelling may change). Nesting depth and the number of JSON values were
+ * limited while the body arrived (read-body.ts), so parsing here is bounded.
  */
 import { isUtf8 } from "node:buffer";
 import type { Tenant } from "../config/tenants.js";
@@ -75,9 +76,6 @@ export function validateBody(method: ModelMethod, raw: Buffer): ValidatedBody {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw errors.invalidJson("The request body must be a JSON object.");
   }
-  if (exceedsDepth(doc, MAX_DEPTH)) {
-    throw errors.invalidJson(`JSON is nested deeper than ${MAX_DEPTH} levels, which Google's API refuses.`);
-  }
   const record = doc as Record<string, unknown>;
 
   if (method === "countTokens") {
@@ -133,22 +131,6 @@ function syntaxErrorOf(err: unknown): string {
   if (at) return `Syntax error at character ${at[1]}.`;
   if (/Unexpected end of JSON input/.test(message)) return "The JSON text ends too early.";
   return "The body is not valid JSON.";
-}
-
-/** Protobuf's JSON parser (behind Google's APIs) stops at 100 levels; fail here instead of upstream. */
-const MAX_DEPTH = 100;
-
-/** Iterative walk over the parsed tree: cost is the number of JSON nodes, not bytes (base64 data is one node). */
-function exceedsDepth(root: object, max: number): boolean {
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length) {
-    const [node, depth] = stack.pop()!;
-    if (depth > max) return true;
-    for (const child of Object.values(node as object)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 /** Inserts the fields before the closing brace of the top-level object, leaving every other byte as it was. */
