@@ -88,7 +88,8 @@ const EnvSchema = z
     [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
     // 30 s: 20 MiB at ~5.6 Mbit/s; a client that stops mid-body holds a connection no longer than this.
     [ENV.BODY_TIMEOUT_MS]: int(100, 3_600_000).default(30_000),
-    // 100,000: ≥ 5× the largest real requests measured (README); parsed, the worst shape costs ~45 MB and ~0.25 s.
+    // 100,000: 8× the largest real requests counted; parsed, the costliest shape takes ~0.25 s and ~45 MB
+    // (docs/benchmarks.md, "Amplification bodies").
     [ENV.MAX_JSON_VALUES]: int(1_000, 100_000_000).default(100_000),
     [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),
     [ENV.UPSTREAM_CONNECTIONS]: int(1, 10_000).default(256),
