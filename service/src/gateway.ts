@@ -241,7 +241,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
     logger,
-    maxBodyBytes: config.maxBodyBytes,
+    body: config.body,
     lifecycle,
   });
   const readiness: ReadinessCheck[] = [
@@ -280,7 +280,9 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 }, app);
   server.headersTimeout = config.headersTimeoutMs;
   server.on("clientError", answerClientError);
-  server.requestTimeout = 0; // the body's own deadline is read-body's; streams may run for many minutes
+  // A backstop only: model calls get their body deadline (and a 408 in the envelope) from read-body.ts; this one closes
+  // any other request whose headers and body never finish. It does not limit how long a response (a stream) runs.
+  server.requestTimeout = config.headersTimeoutMs + config.body.timeoutMs + 5_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -13,7 +13,7 @@ describe("environment configuration", () => {
     const c = loadConfig({});
     expect(c.upstream.kind).toBe("emulator");
     expect(c.port).toBe(8080);
-    expect(c.maxBodyBytes).toBe(20 * 1024 * 1024);
+    expect(c.body).toEqual({ maxBytes: 20 * 1024 * 1024, timeoutMs: 30_000, maxJsonValues: 100_000 });
     expect(c.models).toEqual(DEFAULT_MODELS);
     expect(Object.isFrozen(c) && Object.isFrozen(c.upstream)).toBe(true);
   });

@@ -20,6 +20,9 @@ import type { PushVerifier } from "./push-auth.js";
 
 export const BUDGET_ALERTS_PATH = "/internal/budget-alerts";
 
+/** A push is a small JSON envelope sent at once by Pub/Sub: generous bounds for it, not settings. */
+const PUSH_BODY_LIMITS = { timeoutMs: 10_000, maxJsonValues: 1_000 } as const;
+
 export interface BudgetAlertsHandlerOptions {
   verifier: PushVerifier;
   budgetSwitch: BudgetSwitch;
@@ -38,7 +41,7 @@ export function budgetAlertsHandler(
     try {
       if (req.method !== "POST") throw errors.methodNotAllowed(req.method ?? "?");
       await verifier.verify(req.headers.authorization);
-      const notification = parseBudgetPush(await readBody(req, maxBodyBytes));
+      const notification = parseBudgetPush(await readBody(req, { maxBytes: maxBodyBytes, ...PUSH_BODY_LIMITS }));
       const { state, applied } = await budgetSwitch.apply(notification);
       logger.info(
         {

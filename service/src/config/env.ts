@@ -25,6 +25,8 @@ export const ENV = {
 
   MODELS: "GATEWAY_MODELS", // comma-separated model ids the gateway serves
   MAX_BODY_BYTES: "GATEWAY_MAX_BODY_BYTES",
+  BODY_TIMEOUT_MS: "GATEWAY_BODY_TIMEOUT_MS", // time allowed to receive a whole request body (408 after)
+  MAX_JSON_VALUES: "GATEWAY_MAX_JSON_VALUES", // JSON values a request body may hold (413 above): the parse budget
   UPSTREAM_TIMEOUT_MS: "GATEWAY_UPSTREAM_TIMEOUT_MS",
   UPSTREAM_CONNECTIONS: "GATEWAY_UPSTREAM_CONNECTIONS",
   SHUTDOWN_TIMEOUT_MS: "GATEWAY_SHUTDOWN_TIMEOUT_MS",
@@ -87,6 +89,11 @@ const EnvSchema = z
       .pipe(z.array(z.string().regex(MODEL_ID_PATTERN, "model ids are lowercase like gemini-2.5-flash")).min(1))
       .optional(),
     [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+    // 30 s: 20 MiB at ~5.6 Mbit/s; a client that stops mid-body holds a connection no longer than this.
+    [ENV.BODY_TIMEOUT_MS]: int(100, 3_600_000).default(30_000),
+    // 100,000: 8× the largest real requests counted; parsed, the costliest shape takes ~0.25 s and ~45 MB
+    // (docs/benchmarks.md, "Amplification bodies").
+    [ENV.MAX_JSON_VALUES]: int(1_000, 100_000_000).default(100_000),
     [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),
     [ENV.UPSTREAM_CONNECTIONS]: int(1, 100_000).optional(),
     [ENV.SHUTDOWN_TIMEOUT_MS]: int(0, 3_600_000).default(9_000),
@@ -168,7 +175,15 @@ export interface Config {
   /** Upstreams and routes; undefined = the single upstream above. */
   readonly upstreamsFile: string | undefined;
   readonly models: readonly string[];
-  readonly maxBodyBytes: number;
+  /** Request body limits (pipeline/read-body.ts). */
+  readonly body: {
+    /** 413 above this many bytes. */
+    readonly maxBytes: number;
+    /** 408 when the body is not complete this long after reading began. */
+    readonly timeoutMs: number;
+    /** 413 above this many JSON values: bounds parsing and every walk over the parsed request. */
+    readonly maxJsonValues: number;
+  };
   readonly shutdownTimeoutMs: number;
   /** How long a client may take to send a request's headers before it gets 408 and the connection closes. */
   readonly headersTimeoutMs: number;
@@ -274,7 +289,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tenantsFile: e[ENV.TENANTS_FILE],
     upstreamsFile: e[ENV.UPSTREAMS_FILE],
     models: e[ENV.MODELS] ?? [...DEFAULT_MODELS],
-    maxBodyBytes: e[ENV.MAX_BODY_BYTES],
+    body: {
+      maxBytes: e[ENV.MAX_BODY_BYTES],
+      timeoutMs: e[ENV.BODY_TIMEOUT_MS],
+      maxJsonValues: e[ENV.MAX_JSON_VALUES],
+    },
     shutdownTimeoutMs: e[ENV.SHUTDOWN_TIMEOUT_MS],
     headersTimeoutMs: e[ENV.HEADERS_TIMEOUT_MS],
     logLevel: e[ENV.LOG_LEVEL],

@@ -31,7 +31,7 @@ import { estimateTokens, type TokenEstimate } from "../accounting/estimate.js";
 import type { Hold } from "./admit.js";
 import type { Priority, Tenant } from "../config/tenants.js";
 import type { UsageLedger } from "../accounting/usage.js";
-import { readBody } from "./read-body.js";
+import { readBody, type BodyLimits } from "./read-body.js";
 import { CACHE_HEADER, cacheDecision, cacheKey } from "../cache/cache-key.js";
 import {
   streamChunks,
@@ -62,7 +62,7 @@ export interface PipelineDeps {
   tracing: Tracing;
   record: CallRecorder;
   logger: Logger;
-  maxBodyBytes: number;
+  body: BodyLimits;
   lifecycle: Lifecycle;
 }
 
@@ -136,7 +136,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       r.model = resolved.model;
       r.method = resolved.method;
       r.stream = resolved.stream;
-      const raw = await trace.stage("read_body", () => readBody(req, deps.maxBodyBytes));
+      const raw = await trace.stage("read_body", () => readBody(req, deps.body));
       r.http.requestBytes = raw.length;
       const body = trace.stage("validate", () => validateBody(resolved.method, raw));
       requestDoc = body.doc;

@@ -144,6 +144,38 @@ export const errors = {
     ),
   payloadTooLarge: (limit: number) =>
     new GatewayError(413, "INVALID_ARGUMENT", `Request payload size exceeds the limit: ${limit} bytes.`),
+  // The parse budget (pipeline/json-scan.ts): refused while the body arrives, before it is parsed.
+  tooManyJsonValues: (limit: number) =>
+    new GatewayError(
+      413,
+      "INVALID_ARGUMENT",
+      `Request payload has more JSON values than the gateway's limit of ${limit} ` +
+        "(objects, arrays, strings, numbers, booleans and nulls, at any depth).",
+    ),
+  jsonTooDeep: (limit: number) =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid JSON payload received. JSON is nested deeper than ${limit} levels, which Google's API refuses.`,
+    ),
+  /** Protobuf's JSON parser refuses a field set twice, and the lowerCamel and snake_case names are the same field. */
+  duplicateField: (path: string, camel: string, snake: string) =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid JSON payload received. Duplicate field: "${truncate(path, 200)}" has both "${camel}" and "${snake}", ` +
+        "two names of the same field; send one.",
+    ),
+  // 408: the body did not arrive in time. The rest of it will never be read, so the connection is closed after the
+  // answer (`connection: close`), and the client's SDK retries 408 on a new connection.
+  bodyTimeout: (limitMs: number) =>
+    new GatewayError(
+      408,
+      "DEADLINE_EXCEEDED",
+      `The request body was not received in full within ${limitMs} ms.`,
+      undefined,
+      { connection: "close" },
+    ),
   // 401 / 403
   missingKey: () =>
     new GatewayError(
