@@ -3,7 +3,7 @@
  * read-body costs per body shape (µs per KB: every request pays it), and what the field-name walk of validate.ts costs
  * when a body has an `_` byte and the walk is not skipped.
  */
-import { JsonScanner, MAX_JSON_DEPTH } from "../service/src/pipeline/json-scan.js";
+import { JsonScanner, MAX_JSON_DEPTH } from "../service/src/http/json-scan.js";
 import { normaliseFieldNames } from "../service/src/wire/field-names.js";
 
 const MiB = 1024 * 1024;

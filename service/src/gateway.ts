@@ -32,7 +32,7 @@ import { StoreUnavailableError } from "./store/store.js";
 import { createResponseCache } from "./cache/response-cache.js";
 import { createCoalescer } from "./cache/coalesce.js";
 import { createBudgetSwitch } from "./budget/kill-switch.js";
-import { budgetAlertsHandler } from "./budget/alerts-endpoint.js";
+import { budgetAlertsHandler } from "./surfaces/budget-alerts.js";
 import { createPushVerifier } from "./budget/push-auth.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";

@@ -4,7 +4,7 @@
  * rest of an amplification body is even looked at.
  */
 import { describe, expect, it } from "vitest";
-import { JsonScanner, MAX_JSON_DEPTH } from "../../service/src/pipeline/json-scan.js";
+import { JsonScanner, MAX_JSON_DEPTH } from "../../service/src/http/json-scan.js";
 import type { GatewayError } from "../../service/src/wire/errors.js";
 
 const UNLIMITED = { maxValues: Number.MAX_SAFE_INTEGER, maxDepth: Number.MAX_SAFE_INTEGER };

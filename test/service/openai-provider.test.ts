@@ -2,7 +2,7 @@
 // against a small OpenAI-compatible server (test/support/openai-server.ts).
 import { GenerateContentResponse } from "@google/genai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SseParser } from "../../service/src/pipeline/sse.js";
+import { SseParser } from "../../service/src/wire/sse.js";
 import {
   ChatStreamTranslator,
   fromChatCompletion,

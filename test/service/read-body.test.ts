@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readBody, type BodyLimits } from "../../service/src/pipeline/read-body.js";
+import { readBody, type BodyLimits } from "../../service/src/http/read-body.js";
 import { GatewayError } from "../../service/src/wire/errors.js";
 
 const LIMITS: BodyLimits = { maxBytes: 1024, timeoutMs: 5_000, maxJsonValues: 50 };

@@ -1,6 +1,5 @@
 /**
- * Stage 2: is the call well-formed and allowed? Resolves the path into model + method, checks the model is served
- * and allowed for the tenant, parses the body once, normalises its field names (proto snake_case → JSON lowerCamel,
+ * Stage: validate. Is the request well-formed? Parses the body once, normalises its field names (proto snake_case → JSON lowerCamel,
  * wire/field-names.ts) so every later stage reads one spelling, checks it against the wire subset we read, and
  * produces the bytes to forward. Size, depth and value-count limits were applied while the body arrived
  * (read-body.ts), so parsing here is bounded.
@@ -19,38 +18,8 @@ import {
   CountTokensRequestSchema,
   describeIssues,
   GenerateContentRequestSchema,
-  isModelMethod,
-  MODEL_ID_PATTERN,
   type ModelMethod,
 } from "../wire/gemini.js";
-import type { RouteTarget } from "./call.js";
-
-export interface ResolvedTarget {
-  model: string;
-  method: ModelMethod;
-  apiVersion: "v1" | "v1beta1";
-  stream: boolean;
-  streamEncoding: "sse" | "array";
-}
-
-const VERSIONS: Record<RouteTarget["surface"], Record<string, "v1" | "v1beta1">> = {
-  gemini: { v1: "v1", v1beta: "v1beta1" },
-  vertex: { v1: "v1", v1beta1: "v1beta1" },
-};
-
-export function resolveTarget(target: RouteTarget, tenant: Tenant, served: ReadonlySet<string>): ResolvedTarget {
-  const apiVersion = VERSIONS[target.surface][target.version];
-  if (!apiVersion) throw errors.notFound(`API version "${target.version}"`);
-  const colon = target.modelAndMethod.lastIndexOf(":");
-  if (colon < 0) throw errors.unsupportedMethod("(none; expected models/{model}:{method})");
-  const model = target.modelAndMethod.slice(0, colon);
-  const method = target.modelAndMethod.slice(colon + 1);
-  if (!isModelMethod(method)) throw errors.unsupportedMethod(method);
-  if (!MODEL_ID_PATTERN.test(model) || !served.has(model)) throw errors.unknownModel(model);
-  if (tenant.models && !tenant.models.has(model)) throw errors.modelNotAllowed(tenant.id, model);
-  const stream = method === "streamGenerateContent";
-  return { model, method, apiVersion, stream, streamEncoding: target.alt === "sse" ? "sse" : "array" };
-}
 
 /** Labels the gateway adds for attribution; keys and values follow Vertex label rules. */
 export function attributionLabels(tenant: Tenant, keyId: string, feature?: string): Record<string, string> {

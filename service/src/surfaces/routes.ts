@@ -20,14 +20,15 @@ import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerRe
 import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ModelCallHandler } from "../pipeline/pipeline.js";
-import { writeError } from "../pipeline/pipeline.js";
-import type { RouteTarget, Surface } from "../pipeline/call.js";
+import { writeError, writeJson } from "../http/write.js";
+import type { RouteTarget } from "../pipeline/call.js";
+import { geminiTarget } from "./gemini.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
 import type { Registry } from "prom-client";
 import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
-import { BUDGET_ALERTS_PATH } from "../budget/alerts-endpoint.js";
+import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
 
 export interface ReadinessCheck {
@@ -173,7 +174,7 @@ export function createApp(options: AppOptions): RequestListener {
  * cost about a third of a bare route's CPU on this machine (docs/benchmarks.md). express answers every other method
  * and path, including other verbs on these paths (405).
  */
-const MODEL_CALL_PATHS: readonly { surface: Surface; pattern: RegExp }[] = [
+const MODEL_CALL_PATHS: readonly { surface: "gemini" | "vertex"; pattern: RegExp }[] = [
   { surface: "gemini", pattern: /^\/([^/]+)\/models\/([^/]+)$/ },
   {
     surface: "vertex",
@@ -191,12 +192,7 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
     if (!m) continue;
     try {
       const alt = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get("alt");
-      return {
-        surface,
-        version: decodeURIComponent(m[1]!),
-        modelAndMethod: decodeURIComponent(m[2]!),
-        alt: alt ?? undefined,
-      };
+      return geminiTarget(surface, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), alt ?? undefined);
     } catch {
       return errors.invalidArgument("The request URL or headers could not be parsed.");
     }
@@ -229,13 +225,4 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
       "Content-Type: application/json; charset=UTF-8\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-}
-
-function writeJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=UTF-8",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -15,8 +15,8 @@
 import { z } from "zod";
 import { errors, GatewayError, statusForHttp, type ErrorDetail, type ErrorEnvelope } from "../wire/errors.js";
 import { describeIssues, GenerateContentRequestSchema, type Content, type Part } from "../wire/gemini.js";
-// The relay's SSE parser: a leaf module, and OpenAI servers frame events the same ways (LF LF, CRLF CRLF).
-import { SseParser } from "../pipeline/sse.js";
+// OpenAI servers frame events the same ways as Vertex (LF LF, CRLF CRLF).
+import { SseParser } from "../wire/sse.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenAI request shapes (what we send)

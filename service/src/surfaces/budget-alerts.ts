@@ -12,11 +12,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, GatewayError } from "../wire/errors.js";
 import { StoreUnavailableError } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
-import { readBody } from "../pipeline/read-body.js";
-import { writeError } from "../pipeline/pipeline.js";
-import type { BudgetSwitch } from "./kill-switch.js";
-import { parseBudgetPush } from "./notification.js";
-import type { PushVerifier } from "./push-auth.js";
+import { readBody } from "../http/read-body.js";
+import { writeError } from "../http/write.js";
+import type { BudgetSwitch } from "../budget/kill-switch.js";
+import { parseBudgetPush } from "../budget/notification.js";
+import type { PushVerifier } from "../budget/push-auth.js";
 
 export const BUDGET_ALERTS_PATH = "/internal/budget-alerts";
 
