@@ -3,7 +3,7 @@
  * wait for a connection. End-to-end routing over real HTTP is in test/e2e/resilience.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createRouter, type RouteRequest } from "../../service/src/route/router.js";
+import { createRouter, type RouteRequest, type RouterOptions } from "../../service/src/route/router.js";
 import { createConnectionSlots } from "../../service/src/upstream/connection-slots.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "../../service/src/upstream/provider.js";
 import { GatewayError } from "../../service/src/wire/errors.js";
@@ -11,11 +11,12 @@ import { GatewayError } from "../../service/src/wire/errors.js";
 beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
 afterEach(() => vi.useRealTimers());
 
-type Behaviour = "ok" | "hang" | 500 | 429 | "stream";
+type Behaviour = "ok" | "hang" | 500 | 503 | 429 | "stream";
 
 /** A provider whose answers are scripted; it keeps its slot until the body is read or destroyed, as real ones do. */
 function fakeProvider(id: string, connections = 100) {
   let behaviour: Behaviour = "ok";
+  const self = { retryInfo: undefined as string | undefined };
   const sent: UpstreamRequest[] = [];
   const provider: Provider = {
     id,
@@ -48,7 +49,18 @@ function fakeProvider(id: string, connections = 100) {
         body: {
           async *[Symbol.asyncIterator]() {
             if (open) await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
-            yield Buffer.from(status === 200 ? '{"candidates":[]}' : `{"error":{"code":${status}}}`);
+            yield Buffer.from(
+              status === 200
+                ? '{"candidates":[]}'
+                : JSON.stringify({
+                    error: {
+                      code: status,
+                      details: self.retryInfo
+                        ? [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: self.retryInfo }]
+                        : [],
+                    },
+                  }),
+            );
             finish();
           },
           destroy: finish,
@@ -57,26 +69,47 @@ function fakeProvider(id: string, connections = 100) {
     },
     close: async () => undefined,
   };
-  return {
+  return Object.assign(self, {
     provider,
     sent,
     set: (b: Behaviour) => {
       behaviour = b;
     },
-  };
+  });
 }
 
-function routerFor(...providers: Provider[]) {
+function routerFor(
+  providers: Provider[],
+  overrides: { retry?: Partial<RouterOptions["retry"]>; routes?: Record<string, string[]> } & Pick<
+    RouterOptions,
+    "random"
+  > = {},
+) {
   const changes: string[] = [];
+  const sleeps: number[] = [];
+  const retries: string[] = [];
   const router = createRouter({
     providers: new Map(providers.map((p) => [p.id, { provider: p, supports: () => true }])),
-    routeOf: () => providers.map((p) => p.id),
-    retry: { maxAttempts: 3, budgetRatio: 1, baseDelayMs: 0, maxDelayMs: 0, attemptTimeoutMs: 5_000 },
+    routeOf: (model) => overrides.routes?.[model] ?? providers.map((p) => p.id),
+    retry: {
+      maxAttempts: 3,
+      budgetRatio: 1,
+      baseDelayMs: 0,
+      maxDelayMs: 0,
+      attemptTimeoutMs: 5_000,
+      ...overrides.retry,
+    },
     breaker: { consecutiveFailures: 5, failureRatio: 0.5, window: 20, minimumCalls: 10, halfOpenAfterMs: 10_000 },
-    onRetry: () => undefined,
+    onRetry: (id, reason) => retries.push(`${id} ${reason}`),
     onBreakerChange: (id, model, state) => changes.push(`${id}|${model} ${state}`),
+    // Fake time moves only when the test says; a backoff is recorded and advanced at once.
+    sleep: async (ms) => {
+      sleeps.push(Math.round(ms));
+      await vi.advanceTimersByTimeAsync(ms);
+    },
+    random: overrides.random,
   });
-  return { router, changes };
+  return { router, changes, sleeps, retries };
 }
 
 function call(overrides: Partial<RouteRequest> = {}): RouteRequest {
@@ -104,7 +137,7 @@ const settle = <T>(p: Promise<T>) =>
 describe("router: only the upstream's own failures count against its breaker", () => {
   it("a flood of calls cut by their own short deadline leaves the circuit closed for everyone else", async () => {
     const up = fakeProvider("us");
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set("hang");
     for (let i = 0; i < 20; i++) {
       const pending = settle(router.send(call({ deadline: Date.now() + 50 })));
@@ -123,7 +156,7 @@ describe("router: only the upstream's own failures count against its breaker", (
 
   it("a zero deadline is answered 504 DEADLINE_EXCEEDED without calling any upstream", async () => {
     const up = fakeProvider("us");
-    const { router } = routerFor(up.provider);
+    const { router } = routerFor([up.provider]);
     const r = await settle(router.send(call({ deadline: Date.now() })));
     expect(r.ok).toBe(false);
     if (!r.ok) {
@@ -136,7 +169,7 @@ describe("router: only the upstream's own failures count against its breaker", (
 
   it("the attempt timeout the gateway chose does count: five in a row open the circuit, then calls get 503 at once", async () => {
     const up = fakeProvider("us");
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set("hang");
     for (let i = 0; i < 5; i++) {
       const pending = settle(router.send(call()));
@@ -154,7 +187,7 @@ describe("router: only the upstream's own failures count against its breaker", (
 
   it("5xx answers count, 429s and the client leaving do not", async () => {
     const up = fakeProvider("us");
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set(429);
     for (let i = 0; i < 10; i++) (await router.send(call())).response.body.destroy();
     up.set("hang");
@@ -173,7 +206,7 @@ describe("router: only the upstream's own failures count against its breaker", (
 
   it("a half-open probe cut by the client's deadline leaves the circuit open, and the next call probes", async () => {
     const up = fakeProvider("us");
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set(500);
     for (let i = 0; i < 2; i++) (await router.send(call())).response.body.destroy();
     expect(router.states()["us|gemini-2.5-flash"]).toBe("open");
@@ -198,7 +231,7 @@ describe("router: only the upstream's own failures count against its breaker", (
 describe("router: waiting for a connection", () => {
   it("a call that finds every connection busy waits, visibly, and gets 503 + Retry-After at its wait deadline", async () => {
     const up = fakeProvider("us", 1);
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set("stream");
     const holder = new AbortController();
     const first = await router.send(call({ signal: holder.signal }));
@@ -225,7 +258,7 @@ describe("router: waiting for a connection", () => {
 
   it("the attempt timeout starts once the connection is taken, not while waiting for one", async () => {
     const up = fakeProvider("us", 1);
-    const { router, changes } = routerFor(up.provider);
+    const { router, changes } = routerFor([up.provider]);
     up.set("stream");
     const holder = new AbortController();
     const first = await router.send(call({ signal: holder.signal }));
@@ -238,5 +271,90 @@ describe("router: waiting for a connection", () => {
     const r = await second;
     expect(r.ok && r.v.response.status).toBe(200);
     expect(changes).toEqual([]);
+  });
+});
+
+describe("router: where and when the next attempt goes", () => {
+  it("fails over to the next upstream at once, without waiting", async () => {
+    const us = fakeProvider("us");
+    const eu = fakeProvider("eu");
+    const { router, sleeps, retries } = routerFor([us.provider, eu.provider]);
+    us.set(503);
+    const r = await router.send(call());
+    expect([r.response.status, r.provider.id, r.attempts]).toEqual([200, "eu", 2]);
+    expect(sleeps).toEqual([]);
+    expect(retries).toEqual(["eu 503"]);
+  });
+
+  it("backs off with full jitter when it comes back to an upstream it tried (seeded randomness)", async () => {
+    const us = fakeProvider("us");
+    const { router, sleeps } = routerFor([us.provider], {
+      retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 150 },
+      random: () => 0.5,
+    });
+    us.set(500);
+    const r = await router.send(call());
+    expect([r.response.status, r.attempts]).toEqual([500, 4]); // the last answer, relayed as it was
+    expect(sleeps).toEqual([50, 75, 75]); // 0.5 × min(150, 100 × 2ⁿ⁻¹)
+  });
+
+  it("cools an upstream that sent RetryInfo: new calls start elsewhere", async () => {
+    const us = fakeProvider("us");
+    const eu = fakeProvider("eu");
+    const { router, sleeps } = routerFor([us.provider, eu.provider]);
+    us.retryInfo = "2s";
+    us.set(429);
+    const first = await router.send(call());
+    expect([first.provider.id, first.attempts]).toEqual(["eu", 2]);
+    const second = await router.send(call());
+    expect([second.provider.id, second.attempts]).toEqual(["eu", 1]); // us is cooling: start at eu
+    expect(us.sent).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("waits out an upstream's RetryInfo before trying it again", async () => {
+    const us = fakeProvider("us");
+    const { router, sleeps } = routerFor([us.provider], { retry: { maxAttempts: 2 } });
+    us.retryInfo = "2.5s";
+    us.set(429);
+    const r = await router.send(call());
+    expect([r.response.status, r.attempts]).toEqual([429, 2]);
+    expect(sleeps).toEqual([2500]);
+  });
+
+  it("stops when no retry fits before the deadline, with the failure so far", async () => {
+    const us = fakeProvider("us");
+    const { router, sleeps } = routerFor([us.provider], {
+      retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 },
+      random: () => 0.99,
+    });
+    us.set(500);
+    const r = await router.send(call({ deadline: Date.now() + 5_000 }));
+    expect([r.response.status, r.attempts]).toEqual([500, 1]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("falls back to the tenant's next model when every upstream of the first failed, but not past the deadline", async () => {
+    const pro = fakeProvider("pro-region");
+    const flash = fakeProvider("flash-region");
+    const { router } = routerFor([pro.provider, flash.provider], {
+      routes: { "gemini-2.5-pro": ["pro-region"], "gemini-2.5-flash": ["flash-region"] },
+    });
+    pro.set(503);
+    const r = await router.send(call({ model: "gemini-2.5-pro", fallbackModels: ["gemini-2.5-flash"] }));
+    expect([r.response.status, r.model, r.provider.id, r.attempts]).toEqual([
+      200,
+      "gemini-2.5-flash",
+      "flash-region",
+      4,
+    ]);
+    pro.set("hang");
+    const pending = settle(
+      router.send(call({ model: "gemini-2.5-pro", fallbackModels: ["gemini-2.5-flash"], deadline: Date.now() + 100 })),
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    const cut = await pending;
+    expect(!cut.ok && cut.e.kind).toBe("deadline");
+    expect(flash.sent).toHaveLength(1); // the deadline passed: no fallback attempt
   });
 });

@@ -119,3 +119,34 @@ export function createBreaker(o: BreakerOptions): CircuitBreaker {
     },
   };
 }
+
+/** The breakers of one instance, one per upstream × model, made on first use. */
+export interface Breakers {
+  of(upstreamId: string, model: string): CircuitBreaker;
+  /** For /readyz and the circuit metric: `upstream|model` → state. */
+  states(): Record<string, BreakerState>;
+}
+
+export function createBreakers(
+  config: Omit<BreakerOptions, "now" | "onStateChange">,
+  now: () => number,
+  onStateChange: (upstreamId: string, model: string, state: BreakerState) => void,
+): Breakers {
+  const breakers = new Map<string, CircuitBreaker>();
+  return {
+    of(upstreamId, model) {
+      const key = `${upstreamId}|${model}`;
+      let b = breakers.get(key);
+      if (!b) {
+        b = createBreaker({ ...config, now, onStateChange: (state) => onStateChange(upstreamId, model, state) });
+        breakers.set(key, b);
+      }
+      return b;
+    },
+    states() {
+      const out: Record<string, BreakerState> = {};
+      for (const [key, b] of breakers) out[key] = b.state;
+      return out;
+    },
+  };
+}

@@ -7,7 +7,7 @@
  *   head has been accepted — so a stream is never retried after its first byte went out;
  * - the next attempt goes to the next upstream not tried yet (another region, another project, the OpenAI-compatible
  *   provider); only when all were tried does it come back to one, after a backoff with full jitter
- *   (cockatiel's ExponentialBackoff), never earlier than its Retry-After / RetryInfo, never past the call's deadline;
+ *   (selection.ts), never earlier than its Retry-After / RetryInfo, never past the call's deadline;
  * - a 429 or 503 carrying Retry-After or RetryInfo cools that upstream for the whole instance for that long: new
  *   calls start at an upstream that is not cooling, and no retry goes to a cooling one before its time (when every
  *   upstream is cooling, a new call's first attempt still goes to the one ready first);
@@ -25,14 +25,15 @@
  *
  * The answer says who served it and after how many attempts; accounting charges only the attempt that answered.
  */
-import { ExponentialBackoff, fullJitterGenerator } from "cockatiel";
 import type { BreakerConfig, RetryConfig } from "../config/upstreams.js";
 import type { Release } from "../upstream/connection-slots.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "../upstream/provider.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import type { ModelMethod } from "../wire/gemini.js";
-import { createBreaker, type BreakerOutcome, type BreakerState, type CircuitBreaker } from "./breaker.js";
+import { attempt, outcomeOf, reasonOf, replay, RetryableAnswer, worthRetrying } from "./attempt.js";
+import { createBreakers, type BreakerState } from "./breaker.js";
 import { createRetryBudget } from "./retry-budget.js";
+import { createCooldowns, nextUpstream, waitBefore } from "./selection.js";
 
 /** An upstream the router may use, with what it can serve. */
 export interface RoutedProvider {
@@ -53,8 +54,12 @@ export interface RouterOptions {
   onBreakerChange: (upstreamId: string, model: string, state: BreakerState) => void;
   /** Told when a call moves on to a fallback model. */
   onFallback?: (from: string, to: string) => void;
-  /** The clock of breakers and deadlines (tests: fake time). */
+  /** The clock of breakers, cool-downs, the retry budget and deadlines; default Date.now (tests: fake time). */
   now?: () => number;
+  /** Waits before a retry, cut short by the signal; default a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The backoff's jitter, in [0, 1); default Math.random (tests: seeded). */
+  random?: () => number;
 }
 
 export interface RouteRequest extends Omit<UpstreamRequest, "signal" | "release"> {
@@ -78,87 +83,13 @@ export interface Routed {
   attempts: number;
 }
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
-const MAX_ERROR_BODY = 64 * 1024;
-
-/** A retryable answer, kept so the last one can be relayed when no attempt succeeds. */
-class RetryableAnswer extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Buffer,
-    readonly contentType: string | undefined,
-    readonly retryAfterHeader: string | undefined,
-    /** From Retry-After or RetryInfo; undefined when neither said. */
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(`upstream answered HTTP ${status}`);
-  }
-}
-
 export function createRouter(o: RouterOptions) {
   const now = o.now ?? Date.now;
-  const budget = createRetryBudget({ ratio: o.retry.budgetRatio });
-  const breakers = new Map<string, CircuitBreaker>();
-  const coolUntil = new Map<string, number>();
-  const backoff = new ExponentialBackoff({
-    generator: fullJitterGenerator,
-    initialDelay: o.retry.baseDelayMs,
-    maxDelay: o.retry.maxDelayMs,
-  });
-
-  function breakerOf(upstreamId: string, model: string): CircuitBreaker {
-    const key = `${upstreamId}|${model}`;
-    let b = breakers.get(key);
-    if (!b) {
-      b = createBreaker({
-        ...o.breaker,
-        now,
-        onStateChange: (state) => o.onBreakerChange(upstreamId, model, state),
-      });
-      breakers.set(key, b);
-    }
-    return b;
-  }
-
-  /**
-   * One attempt, holding a connection slot: resolves with an answer to relay; rejects with what is worth retrying or
-   * what ends the call. The attempt's own timeout (until the response head) counts against the upstream; when the
-   * call's deadline comes first, it is the client's deadline that cut the attempt, which counts against nobody.
-   */
-  async function attempt(p: Provider, req: RouteRequest, release: Release): Promise<UpstreamResponse> {
-    const left = req.deadline - now();
-    const cutBy = left < o.retry.attemptTimeoutMs ? "deadline" : "attempt";
-    // One controller follows both the client (its abort) and the timer; cheaper on the hot path than AbortSignal.any.
-    const ac = new AbortController();
-    let timedOut = false;
-    const onClientAbort = () => ac.abort();
-    if (req.signal.aborted) ac.abort();
-    else req.signal.addEventListener("abort", onClientAbort, { once: true });
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        ac.abort();
-      },
-      Math.min(o.retry.attemptTimeoutMs, left),
-    );
-    try {
-      const res = await p.send({ ...req, signal: ac.signal, release });
-      clearTimeout(timer);
-      if (!RETRYABLE.has(res.status)) return res; // the client's abort keeps reaching the body through `ac`
-      const body = await readAtMost(res, MAX_ERROR_BODY);
-      req.signal.removeEventListener("abort", onClientAbort);
-      throw new RetryableAnswer(res.status, body, res.contentType, res.retryAfter, retryAfterMs(res.retryAfter, body));
-    } catch (err) {
-      clearTimeout(timer);
-      req.signal.removeEventListener("abort", onClientAbort);
-      if (timedOut && !req.signal.aborted) {
-        throw cutBy === "deadline"
-          ? errors.deadlineExceeded("while waiting for the upstream's answer")
-          : errors.upstreamTimeout();
-      }
-      throw err;
-    }
-  }
+  const sleep = o.sleep ?? sleepFor;
+  const backoff = { baseDelayMs: o.retry.baseDelayMs, maxDelayMs: o.retry.maxDelayMs, random: o.random ?? Math.random };
+  const budget = createRetryBudget({ ratio: o.retry.budgetRatio, now });
+  const breakers = createBreakers(o.breaker, now, o.onBreakerChange);
+  const cooldowns = createCooldowns();
 
   /** The route's upstreams that serve this model and method, worked out once per pair (models are a closed set). */
   const usable = new Map<string, readonly string[]>();
@@ -170,6 +101,78 @@ export function createRouter(o: RouterOptions) {
       usable.set(key, ids);
     }
     return ids;
+  }
+
+  /** One model through its upstreams: the attempt loop. */
+  async function sendModel(req: RouteRequest): Promise<Routed> {
+    const ids = usableIds(req.model, req.method);
+    if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
+    const tried = new Map<string, number>(); // upstream id → attempts on it
+    const skipped = new Set<string>(); // open circuit for this call
+    let last: { provider: Provider; failure: unknown } | undefined;
+    let attempts = 0;
+    while (attempts < o.retry.maxAttempts && !req.signal.aborted) {
+      const t = now();
+      if (t >= req.deadline) {
+        if (attempts === 0) throw errors.deadlineExceeded("before any upstream was called");
+        break;
+      }
+      const candidates = ids.filter((id) => !skipped.has(id));
+      if (!candidates.length) break;
+      const id = nextUpstream(candidates, tried, cooldowns, t);
+      const breaker = breakers.of(id, req.model);
+      if (!breaker.available()) {
+        // Open, or half-open with a probe in flight: others go elsewhere rather than queue behind the probe.
+        skipped.add(id);
+        continue;
+      }
+      if (attempts > 0) {
+        if (!budget.withdraw()) break;
+        // A retry waits for the upstream's cool-down (Retry-After / RetryInfo), and backs off when it was tried.
+        const wait = waitBefore(id, tried, cooldowns, t, backoff);
+        if (t + wait >= req.deadline) break;
+        if (wait > 0) await sleep(wait, req.signal);
+        if (req.signal.aborted) break;
+        o.onRetry(id, reasonOf(last?.failure));
+      }
+      const ticket = breaker.tryAcquire();
+      if (!ticket) {
+        skipped.add(id); // another call became the probe meanwhile
+        continue;
+      }
+      const routed = o.providers.get(id)!;
+      let release: Release;
+      try {
+        release = await routed.provider.slots.acquire(Math.min(req.waitDeadline, req.deadline), req.signal);
+      } catch (err) {
+        ticket.end("neutral"); // nothing was sent: the gateway's limit or the client's abort
+        throw err;
+      }
+      tried.set(id, (tried.get(id) ?? 0) + 1);
+      attempts++; // only now is something sent
+      req.onAttempt?.(routed.provider);
+      try {
+        const response = await attempt(routed.provider, req, release, {
+          attemptTimeoutMs: o.retry.attemptTimeoutMs,
+          now,
+        });
+        ticket.end("success"); // an answer, 2xx or a 4xx refusal: the upstream is up
+        return { response, provider: routed.provider, model: req.model, attempts };
+      } catch (err) {
+        release(); // no-op when the provider already gave it back with the body
+        ticket.end(req.signal.aborted ? "neutral" : outcomeOf(err));
+        if (req.signal.aborted) throw err;
+        last = { provider: routed.provider, failure: err };
+        if (err instanceof RetryableAnswer && err.retryAfterMs !== undefined)
+          cooldowns.cool(id, now() + err.retryAfterMs);
+        if (!worthRetrying(err)) throw err;
+      }
+    }
+    if (!last) throw errors.circuitOpen(req.model);
+    const f = last.failure;
+    if (f instanceof RetryableAnswer)
+      return { response: replay(f), provider: last.provider, model: req.model, attempts };
+    throw f;
   }
 
   return {
@@ -202,165 +205,14 @@ export function createRouter(o: RouterOptions) {
     },
 
     /** Breaker states for /readyz and the circuit metric: `upstream|model` → state. */
-    states(): Record<string, BreakerState> {
-      const out: Record<string, BreakerState> = {};
-      for (const [key, b] of breakers) out[key] = b.state;
-      return out;
-    },
+    states: breakers.states,
   };
-
-  /** One model through its upstreams. */
-  async function sendModel(req: RouteRequest): Promise<Routed> {
-    const ids = usableIds(req.model, req.method);
-    if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
-    const tried = new Map<string, number>(); // upstream id → attempts on it
-    const skipped = new Set<string>(); // open circuit for this call
-    let last: { provider: Provider; failure: unknown } | undefined;
-    let attempts = 0;
-    while (attempts < o.retry.maxAttempts && !req.signal.aborted) {
-      const t = now();
-      if (t >= req.deadline) {
-        if (attempts === 0) throw errors.deadlineExceeded("before any upstream was called");
-        break;
-      }
-      const usable = ids.filter((id) => !skipped.has(id));
-      if (!usable.length) break;
-      // An upstream not tried yet and not cooling; else the one whose cool-down ends first (backing off).
-      const fresh = usable.find((id) => !tried.has(id) && (coolUntil.get(id) ?? 0) <= t);
-      const id = fresh ?? usable.reduce((a, b) => ((coolUntil.get(a) ?? 0) <= (coolUntil.get(b) ?? 0) ? a : b));
-      const breaker = breakerOf(id, req.model);
-      if (!breaker.available()) {
-        // Open, or half-open with a probe in flight: others go elsewhere rather than queue behind the probe.
-        skipped.add(id);
-        continue;
-      }
-      if (attempts > 0) {
-        if (!budget.withdraw()) break;
-        // A retry waits for the upstream's cool-down (Retry-After / RetryInfo), and backs off when it was tried.
-        const again = tried.get(id) ?? 0;
-        const wait = Math.max((coolUntil.get(id) ?? 0) - t, again > 0 ? backoffDelay(backoff, again) : 0);
-        if (t + wait >= req.deadline) break;
-        if (wait > 0) await sleep(wait, req.signal);
-        if (req.signal.aborted) break;
-        o.onRetry(id, reasonOf(last?.failure));
-      }
-      const ticket = breaker.tryAcquire();
-      if (!ticket) {
-        skipped.add(id); // another call became the probe meanwhile
-        continue;
-      }
-      const routed = o.providers.get(id)!;
-      let release: Release;
-      try {
-        release = await routed.provider.slots.acquire(Math.min(req.waitDeadline, req.deadline), req.signal);
-      } catch (err) {
-        ticket.end("neutral"); // nothing was sent: the gateway's limit or the client's abort
-        throw err;
-      }
-      tried.set(id, (tried.get(id) ?? 0) + 1);
-      attempts++; // only now is something sent
-      req.onAttempt?.(routed.provider);
-      try {
-        const response = await attempt(routed.provider, req, release);
-        ticket.end("success"); // an answer, 2xx or a 4xx refusal: the upstream is up
-        return { response, provider: routed.provider, model: req.model, attempts };
-      } catch (err) {
-        release(); // no-op when the provider already gave it back with the body
-        ticket.end(req.signal.aborted ? "neutral" : outcomeOf(err as Error));
-        if (req.signal.aborted) throw err;
-        last = { provider: routed.provider, failure: err };
-        if (err instanceof RetryableAnswer && err.retryAfterMs !== undefined) {
-          coolUntil.set(id, Math.max(coolUntil.get(id) ?? 0, now() + err.retryAfterMs));
-        }
-        if (!(err instanceof RetryableAnswer) && err instanceof GatewayError && !err.retryable) throw err;
-      }
-    }
-    if (!last) throw errors.circuitOpen(req.model);
-    const f = last.failure;
-    if (f instanceof RetryableAnswer) {
-      return { response: replay(f), provider: last.provider, model: req.model, attempts };
-    }
-    throw f;
-  }
 }
 
 export type Router = ReturnType<typeof createRouter>;
 
-function backoffDelay(factory: ExponentialBackoff<unknown>, retry: number): number {
-  let b = factory.next();
-  for (let i = 1; i < retry; i++) b = b.next(undefined);
-  return b.duration;
-}
-
-/**
- * What an attempt's failure says about the upstream. Its own failures count: 5xx answers, network errors, no
- * response head within the attempt timeout, a malformed answer. A 429 is a busy capacity pool, not a broken upstream
- * (Retry-After/RetryInfo cool it down instead); a client that left, the client's deadline, the gateway's own limits
- * and a request the provider refuses (the OpenAI-compatible one cannot translate a part) say nothing about its health.
- */
-function outcomeOf(err: Error): BreakerOutcome {
-  if (err instanceof RetryableAnswer) return err.status === 429 ? "busy" : "failure";
-  if (err.name === "AbortError" || err.name === "RequestAbortedError") return "neutral";
-  if (err instanceof GatewayError) return err.upstreamFault ? "failure" : "neutral";
-  return "failure";
-}
-
-function reasonOf(failure: unknown): string {
-  if (failure instanceof RetryableAnswer) return String(failure.status);
-  if (failure instanceof GatewayError) return failure.httpCode === 504 ? "timeout" : "network";
-  return "other";
-}
-
-function replay(f: RetryableAnswer): UpstreamResponse {
-  const body = f.body;
-  return {
-    status: f.status,
-    contentType: f.contentType,
-    retryAfter: f.retryAfterHeader,
-    body: Object.assign(
-      (async function* () {
-        yield body;
-      })(),
-      { destroy: () => undefined },
-    ),
-  };
-}
-
-async function readAtMost(res: UpstreamResponse, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= limit) {
-      res.body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, limit);
-}
-
-/** Retry-After (seconds) or google.rpc.RetryInfo.retryDelay ("1.5s") from an error answer; the larger wins. */
-export function retryAfterMs(header: string | undefined, body: Buffer): number | undefined {
-  let ms: number | undefined;
-  if (header && /^\d+(\.\d+)?$/.test(header.trim())) ms = Number(header) * 1000;
-  if (body.includes("RetryInfo")) {
-    try {
-      const doc = JSON.parse(body.toString("utf8")) as {
-        error?: { details?: { "@type"?: string; retryDelay?: string }[] };
-      };
-      for (const d of doc.error?.details ?? []) {
-        const m = typeof d.retryDelay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay) : null;
-        if (d["@type"]?.endsWith("google.rpc.RetryInfo") && m) ms = Math.max(ms ?? 0, Number(m[1]) * 1000);
-      }
-    } catch {
-      // not JSON: the header alone
-    }
-  }
-  return ms;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** A timer that ends early when the call is aborted. */
+function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
