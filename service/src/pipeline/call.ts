@@ -32,11 +32,23 @@ export interface RouteTarget {
   version: string;
   /** The upstream API version family it maps to; undefined when the surface has no such version (404). */
   apiVersion: "v1" | "v1beta1" | undefined;
-  /** The model and method from the path, unvalidated (`""` when the path has none). */
-  model: string;
+  /** The operation from the path, unvalidated (`""` when the path has none). */
   method: string;
+  /** The model from the path, unvalidated; undefined when the request body names it (decodeBody). */
+  model: string | undefined;
   /** How this surface writes the answer (for Gemini surfaces: SSE or a JSON array for streams, from `?alt=`). */
   encoder: ResponseEncoder;
+  /**
+   * For a surface whose requests are not Gemini's: turns the request body into the operation's Gemini request and
+   * names the model (a 400 when it cannot). Gemini surfaces have none: their bodies are the request.
+   */
+  decodeBody?: (raw: Buffer) => DecodedBody;
+}
+
+/** A surface's request, decoded: the model it names and the Gemini request bytes for the operation. */
+export interface DecodedBody {
+  model: string;
+  raw: Buffer;
 }
 
 /** The operation, resolved and allowed for the tenant. */

@@ -16,7 +16,6 @@ import type { PriceTable } from "../accounting/prices.js";
 import type { UsageLedger } from "../accounting/usage.js";
 import type { Coalescer } from "../cache/coalesce.js";
 import type { ResponseCache } from "../cache/response-cache.js";
-import type { Tenant } from "../config/tenants.js";
 import { readBody, type BodyLimits } from "../http/read-body.js";
 import type { Router } from "../route/router.js";
 import { promptFingerprint } from "../telemetry/audit.js";
@@ -32,7 +31,7 @@ import type { Call, ResolvedCall, RouteTarget } from "./call.js";
 import { callOptions, headerString } from "./call-options.js";
 import { createFinish } from "./finish.js";
 import { guard, injectionBlock, type GuardVerdict } from "./guard.js";
-import { operationOf } from "./operations.js";
+import { operationOf, type Operation } from "./operations.js";
 import { OVERHEAD_HEADER, respondError } from "./respond.js";
 import { createServe } from "./serve.js";
 
@@ -73,6 +72,15 @@ export type ModelCallHandler = (req: IncomingMessage, res: ServerResponse, targe
 
 export function createPipeline(deps: PipelineDeps): ModelCallHandler {
   const { keyring, servedModels, tracing, logger, lifecycle } = deps;
+
+  /** The model, served by the gateway and allowed for the tenant: 404 for an unknown model, 403 for one not allowed. */
+  function resolveModel(call: Call, operation: Operation, model: string): ResolvedCall {
+    const tenant = call.identity!.tenant;
+    if (!MODEL_ID_PATTERN.test(model) || !servedModels.has(model)) throw errors.unknownModel(model);
+    if (tenant.models && !tenant.models.has(model)) throw errors.modelNotAllowed(tenant.id, model);
+    call.record.model = model;
+    return { operation, model, apiVersion: call.target.apiVersion! };
+  }
   const serve = createServe({ ...deps, cut: lifecycle.cut });
   const finish = createFinish(deps);
 
@@ -84,16 +92,23 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       call.identity = trace.stage("authenticate", () => keyring.authenticate(req.headers, req.rawHeaders));
       r.tenant = call.identity.tenant.id;
       r.keyId = call.identity.keyId;
-      call.resolved = trace.stage("resolve", () => resolve(target, call.identity!.tenant, servedModels));
-      r.model = call.resolved.model;
-      r.method = call.resolved.operation.name;
-      r.stream = call.resolved.operation.stream;
-      const raw = await trace.stage("read_body", () => readBody(req, deps.body));
+      const operation = trace.stage("resolve", () => resolveOperation(target));
+      r.method = operation.name;
+      r.stream = operation.stream;
+      // The model is in the path (Gemini surfaces), or in the body the surface decodes (decodeBody).
+      if (target.model !== undefined) call.resolved = resolveModel(call, operation, target.model);
+      let raw = await trace.stage("read_body", () => readBody(req, deps.body));
       r.http.requestBytes = raw.length;
-      call.body = trace.stage("validate", () => call.resolved!.operation.validate(raw));
+      if (target.decodeBody) {
+        const decoded = trace.stage("decode", () => target.decodeBody!(raw));
+        raw = decoded.raw;
+        call.resolved = resolveModel(call, operation, decoded.model);
+      }
+      const resolved = call.resolved!;
+      call.body = trace.stage("validate", () => operation.validate(raw));
       r.promptSha256 = promptFingerprint(call.body.doc);
       call.verdict = trace.stage("guard", () => guardCall(call));
-      call.options = callOptions(req.headers, call.identity.tenant, call.resolved, call.body, deps);
+      call.options = callOptions(req.headers, call.identity.tenant, resolved, call.body, deps);
       r.priority = call.options.priority;
       r.feature = call.options.feature;
       await serve(call);
@@ -173,19 +188,13 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
   }
 }
 
-/**
- * Stage: resolve. The operation the path names (operations.ts), on a model the gateway serves and the tenant may
- * use: 404 for an unknown version, operation or model, 403 for a model outside the tenant's list.
- */
-export function resolve(target: RouteTarget, tenant: Tenant, served: ReadonlySet<string>): ResolvedCall {
+/** Stage: resolve. The operation the path names (operations.ts): 404 for an unknown version or operation. */
+export function resolveOperation(target: RouteTarget): Operation {
   if (!target.apiVersion) throw errors.notFound(`API version "${target.version}"`);
   if (!target.method) throw errors.unsupportedMethod("(none; expected models/{model}:{method})");
   const operation = operationOf(target.method);
   if (!operation) throw errors.unsupportedMethod(target.method);
-  const model = target.model;
-  if (!MODEL_ID_PATTERN.test(model) || !served.has(model)) throw errors.unknownModel(model);
-  if (tenant.models && !tenant.models.has(model)) throw errors.modelNotAllowed(tenant.id, model);
-  return { operation, model, apiVersion: target.apiVersion };
+  return operation;
 }
 
 /** Stage: guard (guard.ts), for operations the table says are guarded; a flagged prompt is marked or blocked. */

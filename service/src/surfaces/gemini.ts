@@ -33,8 +33,8 @@ export function geminiTarget(
     surface,
     version,
     apiVersion: Object.hasOwn(VERSIONS[surface], version) ? VERSIONS[surface][version] : undefined,
-    model: colon < 0 ? modelAndMethod : modelAndMethod.slice(0, colon),
     method: colon < 0 ? "" : modelAndMethod.slice(colon + 1),
+    model: colon < 0 ? modelAndMethod : modelAndMethod.slice(0, colon),
     encoder: alt === "sse" ? SSE : JSON_ARRAY,
   };
 }
