@@ -336,6 +336,7 @@ describe("gather: several upstream calls, one answer", () => {
       body: Buffer.from(`[${bodies.map((b) => b.toString()).join(",")}]`),
       usage: { promptTokenCount: bodies.length },
     }),
+    spent: (bodies) => ({ promptTokenCount: bodies.filter((b) => b !== undefined).length }),
   });
   const announce = () => undefined;
 
@@ -375,6 +376,8 @@ describe("gather: several upstream calls, one answer", () => {
     expect(written.headers["retry-after"]).toBe("7");
     expect(JSON.parse(written.body!.toString())).toMatchObject({ error: { message: "busy" } });
     expect(r.seen.length).toBeLessThan(40);
+    // The calls that did answer are billed by Google: they are charged, not dropped with the error.
+    expect(relayed.usage!.promptTokenCount).toBe(r.seen.length - 1);
   });
 
   it("a thrown failure (network, deadline) ends the call with that error", async () => {
@@ -386,5 +389,6 @@ describe("gather: several upstream calls, one answer", () => {
       gather(call, plan(3), { router: r.router, cut: new AbortController().signal, traceparent: undefined, announce }),
     ).rejects.toMatchObject({ httpCode: 503 });
     expect(written.status).toBeUndefined();
+    expect(call.spent).toEqual({ promptTokenCount: 2 }); // calls 0 and 2 answered
   });
 });

@@ -64,6 +64,18 @@ export function embedPlan(body: ValidatedBody, model: string, surface: Surface):
         own && bodies.length === 1 ? bodies[0]! : clientAnswer(batch.method, surface, results, billableCharacters);
       return { body: out, usage: usageOf(results) };
     },
+    spent(bodies) {
+      const results: EmbedResult[] = [];
+      bodies.forEach((b, i) => {
+        if (!b) return;
+        try {
+          results.push(...readAnswer(calls[i]!, b).results);
+        } catch {
+          // a malformed answer is not counted
+        }
+      });
+      return results.length ? usageOf(results) : undefined;
+    },
   };
 }
 

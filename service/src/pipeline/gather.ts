@@ -7,6 +7,7 @@
  * The client gets one answer: the plan's, made from every call's answer in order, once all are in; or the first
  * upstream error, relayed as it came (status, body, Retry-After), the calls still running aborted — a client never
  * gets some of its vectors and a 200. A thrown failure (network, deadline, no connection) ends the call the same way.
+ * Either way the calls that had answered are charged (Google bills them): the plan says what they used.
  */
 import type { UsageMetadataWire, ModelMethod } from "../wire/gemini.js";
 import { errors } from "../wire/errors.js";
@@ -29,6 +30,11 @@ export interface GatherPlan {
   calls: readonly UpstreamCall[];
   /** The client's answer and what the call used; throws a 502 when an upstream answer is not what it promises. */
   answer(bodies: readonly Buffer[]): { body: Buffer; usage: UsageMetadataWire };
+  /**
+   * What the calls that did answer used, when another failed: Google bills those, so the gateway does too (the
+   * unanswered slots are undefined). Undefined when nothing can be read.
+   */
+  spent(bodies: readonly (Buffer | undefined)[]): UsageMetadataWire | undefined;
 }
 
 /** Upstream calls of one request in flight at once: a 100-input request holds at most this many connections. */
@@ -103,6 +109,7 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
     call.abort.signal.removeEventListener("abort", onClientAbort);
   }
 
+  if (call.abort.signal.aborted || (failed !== undefined && "error" in failed)) call.spent = plan.spent(bodies);
   if (call.abort.signal.aborted) throw errors.clientClosed();
   const beforeHead = (doneAt: number) => {
     upstream.waitMs = doneAt - upstream.started!;
@@ -111,14 +118,16 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
   if (failed !== undefined && "error" in failed) throw failed.error;
   o.announce(last!, attempts, plan.calls.length);
   if (failed !== undefined) {
-    // The first upstream error is the answer, as it came (the other calls were stopped).
-    return relay(failed.routed.response, res, {
+    // The first upstream error is the answer, as it came (the other calls were stopped); the calls that had
+    // answered are still charged.
+    const relayed = await relay(failed.routed.response, res, {
       encoder: target.encoder,
       stream: false,
       beforeHead,
       capture: false,
       cut: o.cut,
     });
+    return { ...relayed, usage: plan.spent(bodies) };
   }
   beforeHead(performance.now());
   const { body, usage } = plan.answer(bodies);
