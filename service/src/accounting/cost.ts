@@ -81,23 +81,23 @@ export function costOf(table: PriceTable, model: string, usage: UsageMetadataWir
   const inputRate = rateFor(prices.input, prompt);
   // Modalities priced apart (audio; image and video for gemini-embedding-2): their uncached tokens at their own
   // price, the rest of the prompt at the input price. Clamped: the details are a breakdown of the counts and must not
-  // bill more than there is uncached prompt.
+  // bill more than there is uncached prompt. Plain branches, no arrays: this runs on every call.
   let apart = 0;
   let apartCost = 0;
-  if (prices.audioInput !== undefined || prices.imageInput !== undefined || prices.videoInput !== undefined) {
-    for (const [name, price] of [
-      ["AUDIO", prices.audioInput],
-      ["IMAGE", prices.imageInput],
-      ["VIDEO", prices.videoInput],
-    ] as const) {
-      if (price === undefined) continue;
-      const tokens = Math.min(
-        uncached - apart,
-        Math.max(0, modality(usage.promptTokensDetails, name) - modality(usage.cacheTokensDetails, name)),
-      );
-      apart += tokens;
-      apartCost += tokens * rateFor(price, prompt);
-    }
+  if (prices.audioInput !== undefined) {
+    const n = uncachedModality(usage, "AUDIO", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.audioInput, prompt);
+  }
+  if (prices.imageInput !== undefined) {
+    const n = uncachedModality(usage, "IMAGE", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.imageInput, prompt);
+  }
+  if (prices.videoInput !== undefined) {
+    const n = uncachedModality(usage, "VIDEO", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.videoInput, prompt);
   }
   const outputRate = rateFor(prices.output, prompt);
 
@@ -122,6 +122,14 @@ function rateFor(price: Price, promptTokens: number): number {
   }
   // A validated table ends with an open-ended tier, so this is not reached; the top tier is the safe side.
   return price[price.length - 1]?.price ?? 0;
+}
+
+/** Uncached prompt tokens of one modality (prompt details − cache details), at most `room`. */
+function uncachedModality(usage: UsageMetadataWire, name: string, room: number): number {
+  return Math.min(
+    room,
+    Math.max(0, modality(usage.promptTokensDetails, name) - modality(usage.cacheTokensDetails, name)),
+  );
 }
 
 function modality(details: ModalityCounts, name: string): number {
