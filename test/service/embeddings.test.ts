@@ -380,6 +380,21 @@ describe("gather: several upstream calls, one answer", () => {
     expect(relayed.usage!.promptTokenCount).toBe(r.seen.length - 1);
   });
 
+  it("a malformed answer is a 502, and the well-formed ones are still charged", async () => {
+    const r = scriptedRouter(() => ({ status: 200, body: "1" }));
+    const { call } = fakeCall();
+    const broken: GatherPlan = {
+      ...plan(2),
+      answer: () => {
+        throw new GatewayError(502, "UNAVAILABLE", "malformed");
+      },
+    };
+    await expect(
+      gather(call, broken, { router: r.router, cut: new AbortController().signal, traceparent: undefined, announce }),
+    ).rejects.toMatchObject({ httpCode: 502 });
+    expect(call.spent).toEqual({ promptTokenCount: 2 });
+  });
+
   it("a thrown failure (network, deadline) ends the call with that error", async () => {
     const r = scriptedRouter((body) =>
       body === "1" ? new GatewayError(503, "UNAVAILABLE", "unreachable") : { status: 200, body: "1" },

@@ -130,7 +130,14 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
     return { ...relayed, usage: plan.spent(bodies) };
   }
   beforeHead(performance.now());
-  const { body, usage } = plan.answer(bodies);
+  let answered: { body: Buffer; usage: UsageMetadataWire };
+  try {
+    answered = plan.answer(bodies);
+  } catch (err) {
+    call.spent = plan.spent(bodies); // a malformed answer (502): the well-formed ones are still billed
+    throw err;
+  }
+  const { body, usage } = answered;
   const out = target.encoder.unary(body);
   res.writeHead(200, { "content-type": target.encoder.unaryContentType, "content-length": out.length });
   res.end(out);
