@@ -10,7 +10,7 @@
  *   128 as the smallest supported size, yet its own API sample asks for 10: only what cannot be is refused);
  * - with `autoTruncate: false`, an input estimated (text / 4) over the model's input token limit — Google would
  *   refuse it too. By default Google truncates long inputs and says so (`truncated`), so the gateway does not refuse
- *   them, and reserves at most the limit per input for admission (docs/decisions/0015).
+ *   them, and reserves at most the limit per input for admission (docs/decisions/0016).
  */
 import { estimateTokens, type TokenEstimate } from "../accounting/estimate.js";
 import {

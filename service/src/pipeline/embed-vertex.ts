@@ -6,7 +6,7 @@
  * embedded by `predict`, one instance per call; gemini-embedding-2 by `embedContent`, one content per call (all of a
  * content's parts make one vector, so several inputs are never merged into one content: that is how peers answered
  * N inputs with one vector, LiteLLM #38823). A request with more inputs than one call takes is fanned out, one call
- * per group of inputs, by the gather stage (gather.ts); docs/decisions/0015 says why it is fanned out, not refused.
+ * per group of inputs, by the gather stage (gather.ts); docs/decisions/0016 says why it is fanned out, not refused.
  *
  * When the client called the model's own Vertex method, each call is the client's request as sent (field names
  * normalised), split per call: fields the gateway does not know still reach Vertex. Otherwise the request is
