@@ -191,7 +191,8 @@ function clean(value: unknown): unknown {
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
     if (o.__pulumiUnknown === true) return UNKNOWN;
-    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return SECRET;
+    // A secret whose value is not known yet reads as unknown (newer SDKs wrap the unknown in the secret).
+    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return clean(o.value) === UNKNOWN ? UNKNOWN : SECRET;
     if (o[SECRET_SIG] === RESOURCE_SIG) return String(o.urn ?? UNKNOWN);
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, clean(v)]));
   }
