@@ -1,6 +1,38 @@
-// Lint: TypeScript-aware recommended rules; `any` is an error so typed boundaries stay typed.
+// Lint: TypeScript-aware recommended rules; `any` is an error so typed boundaries stay typed; and the service's
+// layers, enforced: dependencies point one way (README "Layout").
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+
+/** Folders of service/src by layer, from the top; a folder may import only from the layers below its own. */
+const LAYERS = [
+  ["surfaces"],
+  ["pipeline"],
+  ["upstream", "route", "store", "accounting", "telemetry", "cache", "quota", "guard", "budget"],
+  ["config", "wire", "http"],
+];
+
+/** `no-restricted-imports` for the folders of one layer: nothing from the layers above it. */
+function layerRule(index) {
+  const above = LAYERS.slice(0, index).flat();
+  const names = LAYERS[index].join(", ");
+  const rule = {
+    files: LAYERS[index].map((dir) => `service/src/${dir}/**/*.ts`),
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: above.map((dir) => `../${dir}/*`),
+              message: `${names} sit below ${above.join(", ")}: dependencies point one way (surfaces → pipeline → upstream, store, … → config, wire, http).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+  return index === 0 ? [] : [rule];
+}
 
 export default tseslint.config(
   { ignores: ["node_modules/", "**/dist/", "coverage/", "bench/results/"] },
@@ -11,6 +43,25 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": "off",
+    },
+  },
+  ...LAYERS.flatMap((_, i) => layerRule(i)),
+  {
+    // The emulator stands for Google: it shares the wire format and nothing else of the gateway.
+    files: ["service/src/emulator/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../*", "!../wire", "!../wire/*"],
+              message:
+                "The emulator imports only the wire format (service/src/wire): it stands for Google, not the gateway.",
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -107,8 +107,8 @@ const SPECS: Record<keyof BenchOptions, Spec> = {
   },
   upstreamConnections: {
     flag: "upstream-connections",
-    help: 'gateway GATEWAY_UPSTREAM_CONNECTIONS (4096; "default" = the gateway\'s own default)',
-    parse: (raw) => (raw?.trim() === "default" ? undefined : num(4096, 1)(raw)),
+    help: "gateway GATEWAY_UPSTREAM_CONNECTIONS (default: unset, the gateway's own default)",
+    parse: (raw) => (raw === undefined || raw.trim() === "default" ? undefined : num(4096, 1)(raw)),
   },
   cpuProf: {
     flag: "cpu-prof",

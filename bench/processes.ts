@@ -205,7 +205,7 @@ export async function startGatewayProcess(runtime: Runtime, o: GatewayProcessOpt
       name: "gateway",
       args: [...prof, ...runtime.gatewayArgs],
       env,
-      ready: /"message":"gateway listening on (http:\/\/[^"]+)"/,
+      ready: /"url":"(http:\/\/[^"]+)".*"message":"gateway listening on /,
       pollUrl: `http://127.0.0.1:${port}`,
     });
     const stop = child.stop;

@@ -81,6 +81,7 @@ function callRecord(i: number): CallRecord {
     cache: "bypass",
     savedUsd: undefined,
     streamError: undefined,
+    cutBy: undefined,
     http: {
       method: "POST",
       path: `/v1beta/models/${model}:generateContent`,

@@ -4,7 +4,7 @@
  * own `gatewayImage` output (what the last `up` deployed, read back through a StackReference to this very stack) is
  * what a run without an `image` config value keeps, and `image` (CI passes it for the run that rolls a new digest out,
  * or an operator for a rollback) is what changes it — with a warning naming both digests, so no run changes the image
- * silently. docs/decisions/0013-real-toolchain.md.
+ * silently. docs/decisions/0015-real-toolchain.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError, type StackConfig } from "./config.js";

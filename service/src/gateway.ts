@@ -6,11 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Config } from "./config/env.js";
+import { ENV, type Config } from "./config/env.js";
+import { connectionsWithin, openFileLimit } from "./config/file-limit.js";
 import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
-import { createApp, type ReadinessCheck } from "./surfaces/routes.js";
+import { answerClientError, createApp, type ReadinessCheck } from "./surfaces/routes.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
 import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams.js";
@@ -31,7 +32,7 @@ import { StoreUnavailableError } from "./store/store.js";
 import { createResponseCache } from "./cache/response-cache.js";
 import { createCoalescer } from "./cache/coalesce.js";
 import { createBudgetSwitch } from "./budget/kill-switch.js";
-import { budgetAlertsHandler } from "./budget/alerts-endpoint.js";
+import { budgetAlertsHandler } from "./surfaces/budget-alerts.js";
 import { createPushVerifier } from "./budget/push-auth.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
@@ -40,6 +41,8 @@ const PRESENCE_TTL_MS = 5_000;
 /** How long other instances wait on one instance's identical call before making their own. */
 const COALESCE_LEASE_MS = 30_000;
 const CIRCUIT_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
+/** After the drain deadline: how long streams get to write their final error event before connections close. */
+const CUT_GRACE_MS = 500;
 
 export interface GatewayParts {
   config: Config;
@@ -62,7 +65,10 @@ export interface GatewayParts {
 }
 
 export interface RunningGateway {
+  /** Where to reach it: the listening address, with loopback in place of a wildcard address. */
   url: string;
+  /** The address it listens on, e.g. `127.0.0.1:8080`, or `0.0.0.0:8080` (every interface). */
+  listening: string;
   port: number;
   server: Server;
   lifecycle: Lifecycle;
@@ -75,21 +81,42 @@ export interface RunningGateway {
 
 export async function startGateway(parts: GatewayParts): Promise<RunningGateway> {
   const { config, logger, tokens } = parts;
-  const lifecycle: Lifecycle = { draining: false, inflight: 0 };
+  // Aborted when the drain deadline comes: calls still running end with an error the client sees (pipeline, relay).
+  const cutAtDeadline = new AbortController();
+  const lifecycle: Lifecycle = { draining: false, inflight: 0, cut: cutAtDeadline.signal };
   const upstreams = config.upstreamsFile
     ? loadUpstreamsFile(config.upstreamsFile, config.models)
     : defaultUpstreams(config.upstream.location, parts.upstreamBaseUrl ?? config.upstream.baseUrl);
+  const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
+  const metrics = createMetrics(bounds);
+  const fileLimit = openFileLimit();
+  const connections = config.upstream.connections ?? connectionsWithin(fileLimit);
+  if (fileLimit !== undefined && connectionsWithin(fileLimit) < connections) {
+    logger.warn(
+      { openFileLimit: fileLimit, connections },
+      `${ENV.UPSTREAM_CONNECTIONS}=${connections} needs about ${2 * connections} open files (a client and an upstream ` +
+        `connection per call) but the limit is ${fileLimit}: raise it (ulimit -n) or lower the setting`,
+    );
+  }
   const providers = createProviders(upstreams, {
     kind: config.upstream.kind,
     project: config.upstream.project,
     tokens,
     timeoutMs: config.upstream.timeoutMs,
-    connections: config.upstream.connections,
+    connections,
     userAgent: USER_AGENT,
     env: process.env,
+    onSaturated: (upstream) => metrics.upstreamSaturated.inc({ upstream }),
   });
-  const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
-  const metrics = createMetrics(bounds);
+  metrics.watchConnections(() =>
+    [...providers.values()].map(({ provider: { id, slots } }) => ({
+      upstream: id,
+      max: slots.max,
+      inUse: slots.inUse,
+      waiting: slots.waiting,
+    })),
+  );
+
   // Each served model's route, worked out once rather than on every call.
   const routes = new Map(config.models.map((model) => [model, routeOf(upstreams, model)] as const));
   const router = createRouter({
@@ -214,7 +241,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
     logger,
-    maxBodyBytes: config.maxBodyBytes,
+    body: config.body,
     lifecycle,
   });
   const readiness: ReadinessCheck[] = [
@@ -247,10 +274,15 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       }),
     },
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
-  // Cloud Run's front end keeps connections open for long; the server must not close them first.
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // streams may legitimately run for many minutes
+  // Cloud Run's front end keeps connections open for long; the server must not close idle ones first. A client that
+  // sends headers too slowly gets 408 (node checks every second instead of its default 30 s), while an idle
+  // keep-alive connection is not affected by headersTimeout (checked on node 20 and 24).
+  const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 }, app);
+  server.headersTimeout = config.headersTimeoutMs;
+  server.on("clientError", answerClientError);
+  // A backstop only: model calls get their body deadline (and a 408 in the envelope) from read-body.ts; this one closes
+  // any other request whose headers and body never finish. It does not limit how long a response (a stream) runs.
+  server.requestTimeout = config.headersTimeoutMs + config.body.timeoutMs + 5_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -264,7 +296,9 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     config.metrics.port === undefined
       ? undefined
       : await startMetricsServer(metrics.registry, config.host, config.metrics.port);
-  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const wildcard = config.host === "0.0.0.0" || config.host === "::";
+  const host = wildcard ? (config.host === "::" ? "::1" : "127.0.0.1") : config.host;
+  const bracket = (h: string) => (h.includes(":") ? `[${h}]` : h);
 
   let closing: Promise<number> | undefined;
   const shutdown = () =>
@@ -281,7 +315,12 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       );
       if ((await Promise.race([closed, deadline])) === "deadline") {
         cut = lifecycle.inflight;
-        logger.warn({ inflight: cut }, "shutdown deadline reached: closing remaining connections");
+        logger.warn({ inflight: cut }, "shutdown deadline reached: ending the calls still running with an error");
+        // Streams end with an UNAVAILABLE error event, unary calls with a 503: clients learn the answer is cut and
+        // can retry, rather than seeing a connection reset. A moment for those last writes, then close everything.
+        cutAtDeadline.abort();
+        server.closeIdleConnections();
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CUT_GRACE_MS).unref())]);
         server.closeAllConnections();
         await closed;
       }
@@ -296,7 +335,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     })());
 
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `http://${bracket(host)}:${port}`,
+    listening: `${bracket(config.host)}:${port}${wildcard ? " (every interface)" : ""}`,
     port,
     server,
     lifecycle,

@@ -54,8 +54,14 @@ async function main(): Promise<void> {
 
   const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl });
   logger.info(
-    { port: gateway.port, tenants: tenants.length, models: config.models, metrics: gateway.metricsUrl ?? "off" },
-    `gateway listening on ${gateway.url}`,
+    {
+      listening: gateway.listening,
+      url: gateway.url,
+      tenants: tenants.length,
+      models: config.models,
+      metrics: gateway.metricsUrl ?? "off",
+    },
+    `gateway listening on ${gateway.listening}, reachable at ${gateway.url}`,
   );
 
   let stopping = false;

@@ -1,6 +1,7 @@
 /**
  * Graceful shutdown of a real gateway process: SIGTERM arrives while a stream is in flight → the stream completes,
- * new connections are refused, and the process exits 0.
+ * new connections are refused, and the process exits 0; a stream longer than the drain deadline ends with an error
+ * event the client can see, and is audited as cut by shutdown.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { spawnGateway, type GatewayProcess } from "../support/process.js";
 
 let emulator: RunningEmulator;
 let gateway: GatewayProcess | undefined;
+let tenants: string;
 const key = newKey();
 
 beforeAll(async () => {
@@ -21,7 +23,7 @@ beforeAll(async () => {
     settings: { responseTokens: 80, chunkTokens: 8, latency: { perChunkMs: 150 } },
   });
   const dir = mkdtempSync(join(tmpdir(), "ggw-"));
-  const tenants = join(dir, "tenants.json");
+  tenants = join(dir, "tenants.json");
   writeFileSync(tenants, JSON.stringify({ tenants: [{ id: "acme", keySha256: sha256Hex(key), models: ["*"] }] }));
   gateway = await spawnGateway({
     GATEWAY_UPSTREAM: "emulator",
@@ -70,5 +72,47 @@ describe("SIGTERM", () => {
 
     expect(await g.exited).toBe(0);
     expect(g.lines.some((l) => l.includes('"message":"stopped"'))).toBe(true);
+  });
+});
+
+describe("SIGTERM with a stream longer than the drain deadline", () => {
+  it("ends the stream with an UNAVAILABLE error event, audits it as cut by shutdown, and exits 0", async () => {
+    const g = await spawnGateway({
+      GATEWAY_UPSTREAM: "emulator",
+      GATEWAY_VERTEX_BASE_URL: emulator.url,
+      GATEWAY_TENANTS_FILE: tenants,
+      GATEWAY_SHUTDOWN_TIMEOUT_MS: "400",
+    });
+    try {
+      // 10 chunks 150 ms apart: about 1.5 s, well past the 400 ms drain deadline.
+      const res = await fetch(`${g.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": key },
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "a long story" }] }] }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value);
+      g.child.kill("SIGTERM");
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+      const events = text
+        .split("\r\n\r\n")
+        .filter(Boolean)
+        .map((e) => JSON.parse(e.slice("data: ".length)) as Record<string, unknown>);
+      expect(events.length).toBeGreaterThan(1);
+      expect(events.length).toBeLessThan(11);
+      expect(events.at(-1)).toMatchObject({ error: { code: 503, status: "UNAVAILABLE" } });
+      expect(events.slice(0, -1).every((e) => "candidates" in e)).toBe(true);
+
+      expect(await g.exited).toBe(0);
+      const audit = g.lines
+        .filter((l) => l.includes('"gateway-audit"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ cutBy: "shutdown", stream: true, usageEstimated: true });
+      expect(String(audit[0]!.streamError)).toContain("shut down before this stream finished");
+    } finally {
+      g.child.kill("SIGKILL");
+    }
   });
 });

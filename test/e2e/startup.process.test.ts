@@ -11,9 +11,12 @@ const runToExit = (env: Record<string, string>) =>
   });
 
 describe("start-up", () => {
-  it("with no configuration: embeds the emulator, says so, and prints a working development key", async () => {
-    const g = await spawnGateway({});
+  it("with no configuration: embeds the emulator, says so, listens on loopback only, prints a working development key", async () => {
+    const g = await spawnGateway({ GATEWAY_HOST: "" }); // "" = unset
     try {
+      // The development key can use every model: never on every interface unless asked (or on Cloud Run).
+      const listening = g.lines.find((l) => l.includes('"message":"gateway listening on '))!;
+      expect(JSON.parse(listening)).toMatchObject({ listening: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
       const key = g.lines.join("\n").match(/Development key \(tenant "dev", all models\): (ggw_\S+)/)?.[1];
       expect(key).toBeDefined();
       expect(g.lines.some((l) => l.includes("UPSTREAM IS THE GEMINI EMULATOR"))).toBe(true);

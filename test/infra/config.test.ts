@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { BUDGET_ALERTS_PATH } from "../../service/src/budget/alerts-endpoint.js";
+import { BUDGET_ALERTS_PATH } from "../../service/src/surfaces/budget-alerts.js";
 import { PATHS } from "../../infra/components/common.js";
 import { GATEWAY_METRICS, METRIC_LABELS } from "../../infra/components/metrics.js";
 import { CONFIG_KEYS, loadStackConfig, StackConfigError } from "../../infra/config.js";

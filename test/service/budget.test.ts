@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { budgetAlertsHandler, BUDGET_ALERTS_PATH } from "../../service/src/budget/alerts-endpoint.js";
+import { budgetAlertsHandler, BUDGET_ALERTS_PATH } from "../../service/src/surfaces/budget-alerts.js";
 import {
   BUDGET_STATE_KEY,
   createBudgetSwitch,

@@ -129,9 +129,12 @@ describe("cacheKey", () => {
     }
   });
 
-  it("ignores fields that do not shape the answer: labels, unknown fields, absent vs undefined", () => {
+  it("ignores labels and absent vs undefined, and keys every other field, even ones it does not know", () => {
     expect(key({ ...doc, labels: { team: "search" } })).toBe(key(doc));
-    expect(key({ ...doc, somethingNew: 1 })).toBe(key(doc));
+    // A field Google reads may change the answer: leaving it out would serve one request another's answer.
+    expect(key({ ...doc, somethingNew: 1 })).not.toBe(key(doc));
+    expect(key({ ...doc, serviceTier: "priority" })).not.toBe(key(doc));
+    expect(key(JSON.parse('{"__proto__":{"a":1}}') as Record<string, unknown>)).not.toBe(key({}));
     expect(key({ ...doc, tools: undefined })).toBe(key({ ...doc, tools: undefined, toolConfig: doc.toolConfig }));
     const { tools: _tools, ...noTools } = doc;
     expect(key({ ...doc, tools: undefined })).toBe(key(noTools));

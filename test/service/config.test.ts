@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { connectionsWithin, openFileLimit } from "../../service/src/config/file-limit.js";
 import { capacityFor } from "../../service/src/config/capacity.js";
 import { parseUpstreams, routeOf } from "../../service/src/config/upstreams.js";
 import { ConfigError, DEFAULT_MODELS, loadConfig } from "../../service/src/config/env.js";
@@ -9,7 +13,7 @@ describe("environment configuration", () => {
     const c = loadConfig({});
     expect(c.upstream.kind).toBe("emulator");
     expect(c.port).toBe(8080);
-    expect(c.maxBodyBytes).toBe(20 * 1024 * 1024);
+    expect(c.body).toEqual({ maxBytes: 20 * 1024 * 1024, timeoutMs: 30_000, maxJsonValues: 100_000 });
     expect(c.models).toEqual(DEFAULT_MODELS);
     expect(Object.isFrozen(c) && Object.isFrozen(c.upstream)).toBe(true);
   });
@@ -317,5 +321,31 @@ describe("upstreams file", () => {
         served,
       ),
     ).toThrow(/"gemini-2.5-flash" is not a model this tenant may use[\s\S]*cannot fall back to itself/);
+  });
+});
+
+describe("listening address and upstream connections", () => {
+  it("listens on loopback by default, on every interface on Cloud Run (K_SERVICE), and where GATEWAY_HOST says", () => {
+    expect(loadConfig({}).host).toBe("127.0.0.1");
+    expect(loadConfig({ K_SERVICE: "gateway" }).host).toBe("0.0.0.0");
+    expect(loadConfig({ K_SERVICE: "gateway", GATEWAY_HOST: "127.0.0.1" }).host).toBe("127.0.0.1");
+    expect(loadConfig({ GATEWAY_HOST: "::" }).host).toBe("::");
+  });
+
+  it("takes as many upstream connections as the open-file limit carries, up to 10,000, unless configured", () => {
+    expect(loadConfig({}).upstream.connections).toBeUndefined();
+    expect(loadConfig({ GATEWAY_UPSTREAM_CONNECTIONS: "64" }).upstream.connections).toBe(64);
+    expect(connectionsWithin(undefined)).toBe(10_000);
+    expect(connectionsWithin(1_048_576)).toBe(10_000);
+    expect(connectionsWithin(20_000)).toBe(9_872); // a client and an upstream descriptor per call, 256 kept aside
+    expect(connectionsWithin(1024)).toBe(384);
+    const dir = mkdtempSync(join(tmpdir(), "ggw-limits-"));
+    writeFileSync(
+      join(dir, "limits"),
+      "Limit                     Soft Limit           Hard Limit           Units\n" +
+        "Max open files            4096                 524288               files\n",
+    );
+    expect(openFileLimit(join(dir, "limits"))).toBe(4096);
+    expect(openFileLimit(join(dir, "missing"))).toBeUndefined();
   });
 });

@@ -331,6 +331,20 @@ describe("errors", () => {
     expect(emu.stats().requests.byStatus).toEqual({ "429": 2 });
   });
 
+  it("repeats its injected faults exactly under a seed, and draws another sequence under another seed", async () => {
+    const run = async (seed: number) => {
+      emu.configure({ errors: { "500": 0.3, "503": 0.3 }, seed });
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await post(vpath("generateContent"), body("x"))).status);
+      return statuses;
+    };
+    const first = await run(42);
+    expect(new Set(first)).toEqual(new Set([200, 500, 503]));
+    expect(await run(42)).toEqual(first);
+    expect(await run(7)).not.toEqual(first);
+    emu.configure({ errors: null, seed: null });
+  });
+
   it("injects 503 UNAVAILABLE, also on streams as a plain JSON error", async () => {
     emu.configure({ errors: { "503": 1 } });
     await expectApiError(vertex().models.generateContent({ model: MODEL, contents: "x" }), 503);

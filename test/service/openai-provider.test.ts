@@ -2,7 +2,7 @@
 // against a small OpenAI-compatible server (test/support/openai-server.ts).
 import { GenerateContentResponse } from "@google/genai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SseParser } from "../../service/src/pipeline/sse.js";
+import { SseParser } from "../../service/src/wire/sse.js";
 import {
   ChatStreamTranslator,
   fromChatCompletion,
@@ -566,6 +566,7 @@ function request(
     serverTimeout: undefined,
     traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     signal: options.signal ?? new AbortController().signal,
+    release: () => undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SseParser } from "../../service/src/pipeline/sse.js";
+import { SseParser } from "../../service/src/wire/sse.js";
 
 describe("SSE parser", () => {
   it("splits CRLF, LF and CR framed events, across chunk boundaries and inside multi-byte characters", () => {

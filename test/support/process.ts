@@ -24,7 +24,7 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 30_0
     const timer = setTimeout(() => reject(new Error(`gateway did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     createInterface({ input: child.stdout! }).on("line", (line) => {
       lines.push(line);
-      const m = /"message":"gateway listening on (http:\/\/[^"]+)"/.exec(line);
+      const m = /"url":"(http:\/\/[^"]+)".*"message":"gateway listening on /.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

@@ -2,10 +2,14 @@
  * What identifies a cacheable answer, and whether a call may use the response cache at all.
  *
  * The key is SHA-256 (hex) over a canonical JSON of everything that shapes the model's answer: the tenant, the model
- * and the request fields the model reads (contents, systemInstruction, generationConfig, tools, toolConfig,
- * safetySettings, cachedContent). Canonical: object keys sorted at every depth, arrays kept in order (order is meaning
- * in contents and parts), absent fields left out — so two requests that differ only in key order or whitespace share
- * an entry. Deliberately NOT in the key:
+ * and every field of the request but `labels` — contents, systemInstruction, generationConfig, tools, toolConfig,
+ * safetySettings, cachedContent, and fields the gateway does not know (serviceTier, a field added next year): a field
+ * Google reads may change the answer, and leaving one out would serve one request another's answer. The request is
+ * read after validation, where field names are normalised (wire/field-names.ts): `system_instruction` is keyed as
+ * `systemInstruction`, so the spelling never decides whether two requests share an entry. Canonical: object keys
+ * sorted at every depth, arrays kept in order (order is meaning in contents and parts), absent fields left out — so
+ * two requests that differ only in key order, whitespace or field-name spelling share an entry. Deliberately NOT in
+ * the key:
  * - the method (stream or not): both surfaces replay one entry either way (response-cache.ts), so a streamed request
  *   can be served from a unary answer and vice versa;
  * - labels, the API version and anything the gateway adds (attribution labels, Model Armor template): they change the
@@ -20,19 +24,14 @@
 import { createHash } from "node:crypto";
 import { errors } from "../wire/errors.js";
 
-/** Bumped when the key's inputs or the entry format change, so old entries are never read by a new gateway. */
-const KEY_VERSION = 1;
+/**
+ * Bumped when the key's inputs or the entry format change, so old entries are never read by a new gateway.
+ * 2: every request field but labels (1 keyed seven named fields, and missed their snake_case spellings).
+ */
+const KEY_VERSION = 2;
 
-/** The request fields that shape the answer (see the top comment for why each is in and others are out). */
-const ANSWER_FIELDS = [
-  "contents",
-  "systemInstruction",
-  "generationConfig",
-  "tools",
-  "toolConfig",
-  "safetySettings",
-  "cachedContent",
-] as const;
+/** Request fields that never shape the answer: billing attribution. */
+const NOT_KEYED: ReadonlySet<string> = new Set(["labels"]);
 
 /** The request header a client uses to opt in or out. */
 export const CACHE_HEADER = "x-gateway-cache";
@@ -45,14 +44,16 @@ export interface CacheHeaders {
   cacheControl?: string;
 }
 
-/** SHA-256 hex of the canonical JSON of tenant, model and the answer-shaping request fields. */
+/** SHA-256 hex of the canonical JSON of tenant, model and the request's fields but labels. */
 export function cacheKey(tenant: string, model: string, doc: Readonly<Record<string, unknown>>): string {
-  const keyed: Record<string, unknown> = { v: KEY_VERSION, tenant, model };
-  for (const field of ANSWER_FIELDS) {
-    // hasOwn: a body field named like an Object.prototype member must not be read through the prototype.
-    if (Object.hasOwn(doc, field) && doc[field] !== undefined) keyed[field] = doc[field];
+  // The request under its own member: its fields can never collide with the key's own (v, tenant, model).
+  const request = Object.create(null) as Record<string, unknown>; // no prototype: a `__proto__` field is a field
+  for (const field of Object.keys(doc)) {
+    if (!NOT_KEYED.has(field)) request[field] = doc[field];
   }
-  return createHash("sha256").update(canonicalJson(keyed)).digest("hex");
+  return createHash("sha256")
+    .update(canonicalJson({ v: KEY_VERSION, tenant, model, request }))
+    .digest("hex");
 }
 
 /**

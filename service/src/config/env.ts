@@ -14,7 +14,8 @@ export type TraceExporterName = (typeof TRACE_EXPORTERS)[number];
 /** Environment variable names, with what each means. The README's configuration table mirrors this object. */
 export const ENV = {
   PORT: "PORT", // listening port (Cloud Run sets it)
-  HOST: "GATEWAY_HOST",
+  HOST: "GATEWAY_HOST", // listening address; default 127.0.0.1, or 0.0.0.0 on Cloud Run (K_SERVICE set)
+  CLOUD_RUN_SERVICE: "K_SERVICE", // set by Cloud Run (read only to detect it; never set it yourself)
   UPSTREAM: "GATEWAY_UPSTREAM", // vertex | emulator
   PROJECT: "GOOGLE_CLOUD_PROJECT", // the Vertex AI project (same name the Google SDKs read)
   LOCATION: "GOOGLE_CLOUD_LOCATION", // the Vertex AI region, or "global"
@@ -24,9 +25,12 @@ export const ENV = {
 
   MODELS: "GATEWAY_MODELS", // comma-separated model ids the gateway serves
   MAX_BODY_BYTES: "GATEWAY_MAX_BODY_BYTES",
+  BODY_TIMEOUT_MS: "GATEWAY_BODY_TIMEOUT_MS", // time allowed to receive a whole request body (408 after)
+  MAX_JSON_VALUES: "GATEWAY_MAX_JSON_VALUES", // JSON values a request body may hold (413 above): the parse budget
   UPSTREAM_TIMEOUT_MS: "GATEWAY_UPSTREAM_TIMEOUT_MS",
   UPSTREAM_CONNECTIONS: "GATEWAY_UPSTREAM_CONNECTIONS",
   SHUTDOWN_TIMEOUT_MS: "GATEWAY_SHUTDOWN_TIMEOUT_MS",
+  HEADERS_TIMEOUT_MS: "GATEWAY_HEADERS_TIMEOUT_MS", // time a client has to send a request's headers (408 after)
   LOG_LEVEL: "LOG_LEVEL",
   EMULATOR_PORT: "EMULATOR_PORT", // port of the embedded emulator (emulator mode without GATEWAY_VERTEX_BASE_URL)
   METRICS_PORT: "GATEWAY_METRICS_PORT", // separate listener for GET /metrics (no auth: keep it private)
@@ -67,7 +71,8 @@ const commaList = () =>
 const EnvSchema = z
   .object({
     [ENV.PORT]: int(0, 65535).default(8080),
-    [ENV.HOST]: z.string().min(1).default("0.0.0.0"),
+    [ENV.HOST]: z.string().min(1).optional(),
+    [ENV.CLOUD_RUN_SERVICE]: z.string().min(1).optional(),
     [ENV.UPSTREAM]: z.enum(["vertex", "emulator"]).optional(),
     [ENV.PROJECT]: z
       .string()
@@ -84,9 +89,15 @@ const EnvSchema = z
       .pipe(z.array(z.string().regex(MODEL_ID_PATTERN, "model ids are lowercase like gemini-2.5-flash")).min(1))
       .optional(),
     [ENV.MAX_BODY_BYTES]: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+    // 30 s: 20 MiB at ~5.6 Mbit/s; a client that stops mid-body holds a connection no longer than this.
+    [ENV.BODY_TIMEOUT_MS]: int(100, 3_600_000).default(30_000),
+    // 100,000: 8× the largest real requests counted; parsed, the costliest shape takes ~0.25 s and ~45 MB
+    // (docs/benchmarks.md, "Amplification bodies").
+    [ENV.MAX_JSON_VALUES]: int(1_000, 100_000_000).default(100_000),
     [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),
-    [ENV.UPSTREAM_CONNECTIONS]: int(1, 10_000).default(256),
+    [ENV.UPSTREAM_CONNECTIONS]: int(1, 100_000).optional(),
     [ENV.SHUTDOWN_TIMEOUT_MS]: int(0, 3_600_000).default(9_000),
+    [ENV.HEADERS_TIMEOUT_MS]: int(1000, 600_000).default(10_000),
     [ENV.LOG_LEVEL]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     [ENV.EMULATOR_PORT]: int(0, 65535).optional(),
     [ENV.METRICS_PORT]: int(0, 65535).optional(),
@@ -148,6 +159,7 @@ const EnvSchema = z
 
 export interface Config {
   readonly port: number;
+  /** Loopback unless configured, or on Cloud Run (which must reach the container on every interface). */
   readonly host: string;
   readonly upstream: {
     readonly kind: "vertex" | "emulator";
@@ -156,14 +168,25 @@ export interface Config {
     /** Undefined in emulator mode means "start the embedded emulator". */
     readonly baseUrl: string | undefined;
     readonly timeoutMs: number;
-    readonly connections: number;
+    /** Per upstream; undefined = as many as the open-file limit allows, up to 10,000 (config/file-limit.ts). */
+    readonly connections: number | undefined;
   };
   readonly tenantsFile: string | undefined;
   /** Upstreams and routes; undefined = the single upstream above. */
   readonly upstreamsFile: string | undefined;
   readonly models: readonly string[];
-  readonly maxBodyBytes: number;
+  /** Request body limits (pipeline/read-body.ts). */
+  readonly body: {
+    /** 413 above this many bytes. */
+    readonly maxBytes: number;
+    /** 408 when the body is not complete this long after reading began. */
+    readonly timeoutMs: number;
+    /** 413 above this many JSON values: bounds parsing and every walk over the parsed request. */
+    readonly maxJsonValues: number;
+  };
   readonly shutdownTimeoutMs: number;
+  /** How long a client may take to send a request's headers before it gets 408 and the connection closes. */
+  readonly headersTimeoutMs: number;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly emulatorPort: number;
   readonly metrics: {
@@ -254,7 +277,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const kind = e[ENV.UPSTREAM] ?? (e[ENV.PROJECT] ? "vertex" : "emulator");
   const config: Config = {
     port: e[ENV.PORT],
-    host: e[ENV.HOST],
+    host: e[ENV.HOST] ?? (e[ENV.CLOUD_RUN_SERVICE] ? "0.0.0.0" : "127.0.0.1"),
     upstream: {
       kind,
       project: e[ENV.PROJECT] ?? "emulator-project",
@@ -266,8 +289,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tenantsFile: e[ENV.TENANTS_FILE],
     upstreamsFile: e[ENV.UPSTREAMS_FILE],
     models: e[ENV.MODELS] ?? [...DEFAULT_MODELS],
-    maxBodyBytes: e[ENV.MAX_BODY_BYTES],
+    body: {
+      maxBytes: e[ENV.MAX_BODY_BYTES],
+      timeoutMs: e[ENV.BODY_TIMEOUT_MS],
+      maxJsonValues: e[ENV.MAX_JSON_VALUES],
+    },
     shutdownTimeoutMs: e[ENV.SHUTDOWN_TIMEOUT_MS],
+    headersTimeoutMs: e[ENV.HEADERS_TIMEOUT_MS],
     logLevel: e[ENV.LOG_LEVEL],
     emulatorPort: e[ENV.EMULATOR_PORT] ?? 0,
     metrics: { port: e[ENV.METRICS_PORT], adminKeySha256: e[ENV.ADMIN_KEY_SHA256] },

@@ -1,11 +1,13 @@
 /**
  * One model call, from raw body to the last byte: routing and auth, the errors knob, validation, quota, Model Armor,
  * then a non-stream answer, an SSE stream or a progressively written JSON array. Every error is decided before the
- * first byte of a 200 goes out, so errors are always plain JSON envelopes. A body seen before (same surface, model
- * and bytes) is served from the answer cache (cache.ts) without parsing it again.
+ * first byte of a 200 goes out, so errors are always plain JSON envelopes. Field names are read in either spelling,
+ * JSON (lowerCamelCase) or proto (snake_case), as Google reads them (wire/field-names.ts). A body seen before (same
+ * surface, model and bytes) is served from the answer cache (cache.ts) without parsing it again.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GatewayError, errors, type ErrorDetail } from "../wire/errors.js";
+import { GatewayError, errors, toGatewayError, type ErrorDetail } from "../wire/errors.js";
+import { normaliseFieldNames } from "../wire/field-names.js";
 import {
   CountTokensRequestSchema,
   GenerateContentRequestSchema,
@@ -107,6 +109,17 @@ function route(call: Call, path: string, query: string): void {
     json = JSON.parse(call.body);
   } catch (e) {
     return failCall(call, errors.invalidJson(e instanceof Error ? e.message : "The body is not JSON."));
+  }
+  // Like Google, both spellings of every field name: `generation_config.max_output_tokens` is honoured.
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+    try {
+      json = normaliseFieldNames(
+        json as Record<string, unknown>,
+        r.method === "countTokens" ? "CountTokensRequest" : "GenerateContentRequest",
+      ).doc;
+    } catch (e) {
+      return failCall(call, toGatewayError(e));
+    }
   }
   if (r.method === "countTokens") return countTokens(call, r, json);
   const prepared = prepare(call, r, json);

@@ -115,7 +115,9 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
+    // Like the gateway's: a gateway opening thousands of upstream connections at once must not overflow node's
+    // default queue of 511 (each dropped SYN costs a 1 s retransmit, which a benchmark would blame on the gateway).
+    server.listen({ port: options.port ?? 0, host, backlog: 4096 }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -25,6 +25,11 @@ export interface EmulatorSettings {
   chunkTokens: number;
   /** A stream breaks (the connection is cut) after this many chunks; null = streams finish. */
   streamBreakAfterChunks: number | null;
+  /**
+   * Seeds the draws of injected errors and latency jitter, so a run is repeatable; null = Math.random. Every change of
+   * settings restarts the sequence from the seed.
+   */
+  seed: number | null;
 }
 
 /**
@@ -51,6 +56,7 @@ export function defaultSettings(): EmulatorSettings {
     responseTokens: 48,
     chunkTokens: 8,
     streamBreakAfterChunks: null,
+    seed: null,
   };
 }
 
@@ -96,6 +102,13 @@ export const SettingsPatchSchema = z.strictObject({
   responseTokens: z.number().int().min(1).max(65_536).optional(),
   chunkTokens: z.number().int().min(1).max(65_536).optional(),
   streamBreakAfterChunks: z.number().int().min(1).max(65_536).nullable().optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .nullable()
+    .optional(),
 });
 
 function describe(error: z.ZodError): string {
@@ -136,6 +149,7 @@ export function mergeSettings(base: EmulatorSettings, patch: EmulatorSettingsPat
     chunkTokens: patch.chunkTokens ?? base.chunkTokens,
     streamBreakAfterChunks:
       patch.streamBreakAfterChunks === undefined ? base.streamBreakAfterChunks : patch.streamBreakAfterChunks,
+    seed: patch.seed === undefined ? base.seed : patch.seed,
   };
   for (const [code, p] of Object.entries(next.errors)) if (p === 0) delete next.errors[code];
   const sum = Object.values(next.errors).reduce((a, b) => a + b, 0);
@@ -237,5 +251,15 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): EmulatorSettingsPatch {
   if (tokens !== undefined) {
     patch.responseTokens = envNumber("EMULATOR_RESPONSE_TOKENS", z.number().int().min(1).max(65_536))(tokens);
   }
+  const seed = get("EMULATOR_SEED");
+  if (seed !== undefined)
+    patch.seed = envNumber(
+      "EMULATOR_SEED",
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1),
+    )(seed);
   return patch;
 }

@@ -8,8 +8,10 @@ import { RequestLog, SlidingWindow, StatsCollector } from "./stats.js";
 
 export interface EmulatorState {
   settings: EmulatorSettings;
-  /** Cumulative probabilities for one draw of Math.random(); empty = no injection, no draw. */
+  /** Cumulative probabilities for one draw of `random`; empty = no injection, no draw. */
   errorTable: { code: number; upTo: number }[];
+  /** Draws for injected errors and jitter: seeded (settings.seed) or Math.random. */
+  random: () => number;
   armor: RegExp | null;
   stats: StatsCollector;
   log: RequestLog;
@@ -23,6 +25,7 @@ export function createState(patch: EmulatorSettingsPatch | undefined): EmulatorS
   const state: EmulatorState = {
     settings: defaultSettings(),
     errorTable: [],
+    random: Math.random,
     armor: null,
     stats: new StatsCollector(),
     log: new RequestLog(),
@@ -43,6 +46,7 @@ export function applySettings(state: EmulatorState, settings: EmulatorSettings):
     .map(([code, p]) => ({ code: Number(code), upTo: (upTo += p) }));
   const pattern = settings.modelArmor.blockPattern;
   state.armor = pattern === null ? null : new RegExp(pattern, "i");
+  state.random = settings.seed === null ? Math.random : mulberry32(settings.seed);
   // Prepared answers depend on responseTokens and the Model Armor pattern.
   state.cache.clear();
 }
@@ -70,7 +74,7 @@ export function isoNow(): string {
 export function drawError(state: EmulatorState): number {
   const table = state.errorTable;
   if (table.length === 0) return 0;
-  const r = Math.random();
+  const r = state.random();
   for (const e of table) if (r < e.upTo) return e.code;
   return 0;
 }
@@ -78,5 +82,17 @@ export function drawError(state: EmulatorState): number {
 /** A wait with jitter: base + uniform 0..jitterMs. */
 export function delayMs(state: EmulatorState, base: number): number {
   const j = state.settings.latency.jitterMs;
-  return j > 0 ? base + Math.random() * j : base;
+  return j > 0 ? base + state.random() * j : base;
+}
+
+/** A small, fast seeded generator (mulberry32): repeatable fault injection, not cryptography. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

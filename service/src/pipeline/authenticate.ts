@@ -15,7 +15,8 @@ export interface Identity {
 }
 
 export interface Keyring {
-  authenticate(headers: IncomingHttpHeaders): Identity;
+  /** `rawHeaders` (node's list of names and values as received) shows headers sent more than once. */
+  authenticate(headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): Identity;
 }
 
 export function createKeyring(tenants: readonly Tenant[]): Keyring {
@@ -24,7 +25,8 @@ export function createKeyring(tenants: readonly Tenant[]): Keyring {
     for (const hex of tenant.keySha256) byDigest.set(hex, { tenant, digest: Buffer.from(hex, "hex") });
   }
   return {
-    authenticate(headers) {
+    authenticate(headers, rawHeaders) {
+      if (rawHeaders) refuseRepeatedKeyHeaders(rawHeaders);
       const key = presentedKey(headers);
       if (!key) throw errors.missingKey();
       const digest = createHash("sha256").update(key).digest();
@@ -42,4 +44,25 @@ function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === "string" && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim() || undefined;
   return undefined;
+}
+
+/**
+ * A key travels in one header, once. node keeps only the first of several Authorization headers (and joins repeated
+ * x-goog-api-key values with ", "), so a request carrying two would be judged on one of them, silently: refuse it.
+ */
+function refuseRepeatedKeyHeaders(raw: readonly string[]): void {
+  let authorization = 0;
+  let apiKey = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Length first: most headers are neither, and this runs on every call.
+    if (name.length === 13 && name.toLowerCase() === "authorization") authorization++;
+    else if (name.length === 14 && name.toLowerCase() === "x-goog-api-key") apiKey++;
+  }
+  if (authorization > 1 || apiKey > 1) {
+    throw errors.invalidArgument(
+      `The request has ${authorization > 1 ? `${authorization} Authorization` : `${apiKey} x-goog-api-key`} ` +
+        "headers; send the gateway key in one header, once.",
+    );
+  }
 }

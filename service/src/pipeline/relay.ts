@@ -1,16 +1,16 @@
 /**
- * Encoding the upstream's answer for the client. Non-streamed responses and errors are relayed byte for byte with
- * the upstream's status. Streams arrive as SSE events and leave, one event at a time as they arrive, either as SSE
- * (`alt=sse`) or as the progressive JSON array Google serves without it. Usage is read on the way through for
- * accounting; nothing else is parsed.
+ * Stage: relay. The upstream's answer goes to the client through the surface's encoder (encoder.ts), with the
+ * upstream's status: a unary answer or an error as one body, a stream one event at a time as the upstream's SSE
+ * events arrive. Usage and Model Armor blocks are read on the way through for accounting; nothing else is parsed.
  */
 import type { ServerResponse } from "node:http";
-import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
+import { errors, GatewayError, statusForHttp, toGatewayError, type ErrorEnvelope } from "../wire/errors.js";
 import type { GenerateContentResponseWire, UsageMetadataWire } from "../wire/gemini.js";
+import { SseParser } from "../wire/sse.js";
 import type { UpstreamResponse } from "../upstream/provider.js";
 import { translateNetworkError } from "../upstream/http.js";
-import { SseParser } from "./sse.js";
 import { estimateChunkOutputTokens } from "../accounting/estimate.js";
+import type { ResponseEncoder } from "./encoder.js";
 
 export interface RelayResult {
   status: number;
@@ -24,6 +24,8 @@ export interface RelayResult {
   streamError: string | undefined;
   /** The client went away mid-stream: what was relayed until then is in this result (for accounting). */
   clientClosed: boolean;
+  /** The instance's drain deadline ended the stream: the client got an UNAVAILABLE error event as the last one. */
+  cutByShutdown: boolean;
   /**
    * Streams: output tokens estimated from the text relayed (accounting/estimate.ts) — what a stream cut before its
    * final chunk is charged, since only the final chunk carries the output count. 0 for unary answers.
@@ -33,7 +35,6 @@ export interface RelayResult {
   captured: string[] | undefined;
 }
 
-const JSON_TYPE = "application/json; charset=UTF-8";
 const MAX_ERROR_BODY = 1024 * 1024;
 
 /**
@@ -42,96 +43,72 @@ const MAX_ERROR_BODY = 1024 * 1024;
  */
 export type BeforeHead = (upstreamDoneAt: number) => void;
 
-export async function relay(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  stream: boolean,
-  encoding: "sse" | "array",
-  beforeHead: BeforeHead,
+export interface RelayOptions {
+  /** The surface's encoder: every byte sent goes through it. */
+  encoder: ResponseEncoder;
+  stream: boolean;
+  beforeHead: BeforeHead;
   /** Keep the answer's chunks (for the response cache). */
-  capture = false,
-): Promise<RelayResult> {
-  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, beforeHead);
-  return stream
-    ? relayStream(upstream, res, encoding, beforeHead, capture)
-    : relayUnary(upstream, res, beforeHead, capture);
+  capture: boolean;
+  /** Aborts when the instance's drain deadline comes: a stream still running then ends with an error event. */
+  cut: AbortSignal;
 }
 
-async function relayUnary(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  beforeHead: BeforeHead,
-  capture: boolean,
-): Promise<RelayResult> {
+export async function relay(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
+  if (upstream.status < 200 || upstream.status >= 300) return relayError(upstream, res, o);
+  return o.stream ? relayStream(upstream, res, o) : relayUnary(upstream, res, o);
+}
+
+async function relayUnary(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
   const started = performance.now();
   const body = await collect(upstream, Infinity);
-  beforeHead(performance.now());
+  o.beforeHead(performance.now());
   const text = body.toString("utf8");
   const { usage, modelArmorBlock } = inspect(text);
-  res.writeHead(upstream.status, { "content-type": upstream.contentType ?? JSON_TYPE, "content-length": body.length });
-  res.end(body);
+  const out = o.encoder.unary(body);
+  res.writeHead(upstream.status, { "content-type": o.encoder.unaryContentType, "content-length": out.length });
+  res.end(out);
   return {
+    ...NOTHING_RELAYED,
     status: upstream.status,
     usage,
     modelArmorBlock,
-    responseBytes: body.length,
+    responseBytes: out.length,
     firstChunkMs: performance.now() - started,
-    streamError: undefined,
-    clientClosed: false,
-    producedOutputTokens: 0,
-    captured: capture && upstream.status === 200 ? [text] : undefined,
+    captured: o.capture && upstream.status === 200 ? [text] : undefined,
   };
 }
 
-/** Upstream errors keep their status, Google status, message and details; a non-JSON error body is wrapped. */
-async function relayError(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  beforeHead: BeforeHead,
-): Promise<RelayResult> {
-  let body = await collect(upstream, MAX_ERROR_BODY);
-  beforeHead(performance.now());
-  if (!isErrorEnvelope(body)) {
-    body = Buffer.from(
-      JSON.stringify({
-        error: {
-          code: upstream.status,
-          message: `The upstream answered HTTP ${upstream.status} without a Gemini error body.`,
-          status: statusForHttp(upstream.status),
-        },
-      }),
-    );
-  }
-  const headers: Record<string, string | number> = { "content-type": JSON_TYPE, "content-length": body.length };
+/**
+ * Upstream errors keep their status, Google status, message and details (Gemini surfaces get the bytes unchanged);
+ * a body that is not a Gemini error envelope is wrapped in one.
+ */
+async function relayError(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
+  const body = await collect(upstream, MAX_ERROR_BODY);
+  o.beforeHead(performance.now());
+  const parsed = errorEnvelopeOf(body);
+  const envelope: ErrorEnvelope = parsed ?? {
+    error: {
+      code: upstream.status,
+      message: `The upstream answered HTTP ${upstream.status} without a Gemini error body.`,
+      status: statusForHttp(upstream.status),
+    },
+  };
+  const out = parsed ? o.encoder.upstreamError(body, parsed) : o.encoder.error(envelope);
+  const headers: Record<string, string | number> = { "content-type": JSON_TYPE, "content-length": out.length };
   if (upstream.retryAfter) headers["retry-after"] = upstream.retryAfter;
   res.writeHead(upstream.status, headers);
-  res.end(body);
-  return {
-    status: upstream.status,
-    usage: undefined,
-    modelArmorBlock: undefined,
-    responseBytes: body.length,
-    firstChunkMs: undefined,
-    streamError: undefined,
-    clientClosed: false,
-    producedOutputTokens: 0,
-    captured: undefined,
-  };
+  res.end(out);
+  return { ...NOTHING_RELAYED, status: upstream.status, responseBytes: out.length };
 }
 
-async function relayStream(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  encoding: "sse" | "array",
-  beforeHead: BeforeHead,
-  capture: boolean,
-): Promise<RelayResult> {
+async function relayStream(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
   const started = performance.now();
-  const sse = encoding === "sse";
-  const captured: string[] | undefined = capture ? [] : undefined;
-  beforeHead(started);
+  const { encoder } = o;
+  const captured: string[] | undefined = o.capture ? [] : undefined;
+  o.beforeHead(started);
   res.writeHead(200, {
-    "content-type": sse ? "text/event-stream" : JSON_TYPE,
+    "content-type": encoder.streamContentType,
     "cache-control": "no-cache",
     "x-accel-buffering": "no", // tell any buffering proxy in front of us to pass chunks through
   });
@@ -142,6 +119,10 @@ async function relayStream(
   let modelArmorBlock: RelayResult["modelArmorBlock"];
   let firstChunkMs: number | undefined;
   let produced = 0;
+  const send = async (out: string): Promise<void> => {
+    bytes += Buffer.byteLength(out);
+    if (!res.write(out)) await drained(res);
+  };
 
   const write = async (payloads: string[]): Promise<void> => {
     for (const payload of payloads) {
@@ -153,11 +134,10 @@ async function relayStream(
       }
       produced += estimateChunkOutputTokens(payload);
       captured?.push(payload);
-      const out = sse ? `data: ${payload}\r\n\r\n` : `${events === 0 ? "[" : "\n,\r\n"}${payload}`;
+      const out = (events === 0 ? encoder.streamStart() : "") + encoder.streamEvent(payload, events);
       events++;
-      bytes += out.length;
       firstChunkMs ??= performance.now() - started;
-      if (!res.write(out)) await drained(res);
+      await send(out);
     }
   };
 
@@ -170,23 +150,27 @@ async function relayStream(
       // The client went away: nothing to tell it, but what it received is still accounted for.
       upstream.body.destroy();
       return {
+        ...NOTHING_RELAYED,
         status: 200,
         usage,
         modelArmorBlock,
         responseBytes: bytes,
         firstChunkMs,
-        streamError,
         clientClosed: true,
         producedOutputTokens: produced,
-        captured: undefined,
       };
     }
-    const failure = toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
+    // The drain deadline aborted the upstream read (the pipeline's abort follows `cut`): say so as the last event.
+    const failure = o.cut.aborted
+      ? errors.cutByShutdown()
+      : toGatewayError(err instanceof GatewayError ? err : translateNetworkError(err));
     streamError = failure.message;
-    await write([JSON.stringify(failure.toEnvelope())]);
+    await send((events === 0 ? encoder.streamStart() : "") + encoder.streamError(failure.toEnvelope(), events));
+    events++;
   }
-  if (!sse) res.write(events === 0 ? "[]" : "\n]");
-  res.end();
+  const end = encoder.streamEnd(events);
+  bytes += Buffer.byteLength(end);
+  res.end(end);
   return {
     status: 200,
     usage,
@@ -195,10 +179,24 @@ async function relayStream(
     firstChunkMs,
     streamError,
     clientClosed: false,
+    cutByShutdown: o.cut.aborted && streamError !== undefined,
     producedOutputTokens: produced,
     captured: streamError === undefined ? captured : undefined,
   };
 }
+
+const NOTHING_RELAYED: RelayResult = Object.freeze({
+  status: 0,
+  usage: undefined,
+  modelArmorBlock: undefined,
+  responseBytes: 0,
+  firstChunkMs: undefined,
+  streamError: undefined,
+  clientClosed: false,
+  cutByShutdown: false,
+  producedOutputTokens: 0,
+  captured: undefined,
+});
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -246,29 +244,14 @@ function inspect(json: string): Pick<RelayResult, "usage" | "modelArmorBlock"> {
   }
 }
 
-function isErrorEnvelope(body: Buffer): boolean {
+/** The body as a Gemini error envelope, when it is one. */
+function errorEnvelopeOf(body: Buffer): ErrorEnvelope | undefined {
   try {
-    const doc = JSON.parse(body.toString("utf8")) as { error?: { code?: unknown } };
-    return typeof doc?.error === "object" && doc.error !== null;
+    const doc = JSON.parse(body.toString("utf8")) as { error?: unknown };
+    return typeof doc?.error === "object" && doc.error !== null ? (doc as ErrorEnvelope) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-const STATUS_BY_HTTP: Record<number, string> = {
-  400: "INVALID_ARGUMENT",
-  401: "UNAUTHENTICATED",
-  403: "PERMISSION_DENIED",
-  404: "NOT_FOUND",
-  409: "ABORTED",
-  429: "RESOURCE_EXHAUSTED",
-  499: "CANCELLED",
-  500: "INTERNAL",
-  501: "UNIMPLEMENTED",
-  503: "UNAVAILABLE",
-  504: "DEADLINE_EXCEEDED",
-};
-
-export function statusForHttp(code: number): string {
-  return STATUS_BY_HTTP[code] ?? (code >= 500 ? "UNAVAILABLE" : code >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN");
-}
+const JSON_TYPE = "application/json; charset=UTF-8";

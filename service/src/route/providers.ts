@@ -19,16 +19,20 @@ export interface ProviderDefaults {
   userAgent: string;
   /** Environment to read OpenAI-compatible API keys from (`apiKeyEnv`). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Told when a call found every connection to an upstream busy until its wait deadline (by provider id). */
+  onSaturated?: (providerId: string) => void;
 }
 
 export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, RoutedProvider> {
   const out = new Map<string, RoutedProvider>();
   for (const up of u.upstreams) {
     if (up.provider === "vertex") {
+      // Two upstreams in one region (another project) must not share metric labels.
+      const id = up.project ? `${d.kind}/${up.project}/${up.region}` : `${d.kind}/${up.region}`;
       const provider = createVertexProvider({
         name: d.kind,
-        // Two upstreams in one region (another project) must not share metric labels.
-        id: up.project ? `${d.kind}/${up.project}/${up.region}` : `${d.kind}/${up.region}`,
+        id,
+        onSaturated: () => d.onSaturated?.(id),
         project: up.project ?? d.project,
         location: up.region,
         baseUrl: up.baseUrl,
@@ -51,6 +55,7 @@ export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, 
         timeoutMs: d.timeoutMs,
         connections: d.connections,
         userAgent: d.userAgent,
+        onSaturated: () => d.onSaturated?.(`openai/${up.id}`),
       });
       out.set(up.id, { provider, supports: (model, method) => provider.supports(model, method) });
     }

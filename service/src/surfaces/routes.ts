@@ -16,17 +16,19 @@
  * for other verbs on model paths, 404s, and router-level errors, all as Gemini error envelopes.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ModelCallHandler } from "../pipeline/pipeline.js";
-import { writeError } from "../pipeline/pipeline.js";
-import type { RouteTarget, Surface } from "../pipeline/call.js";
+import { writeError, writeJson } from "../http/write.js";
+import type { RouteTarget } from "../pipeline/call.js";
+import { geminiTarget } from "./gemini.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
 import type { Registry } from "prom-client";
 import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
-import { BUDGET_ALERTS_PATH } from "../budget/alerts-endpoint.js";
+import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
 
 export interface ReadinessCheck {
@@ -86,10 +88,9 @@ export function createApp(options: AppOptions): RequestListener {
   const adminOnly =
     (howToEnable: string, handler: (req: Request, res: Response) => Promise<void>) =>
     async (req: Request, res: Response) => {
-      if (!metrics.adminKeySha256)
-        return writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
-      if (!isAdmin(req.headers, metrics.adminKeySha256)) return writeError(res, errors.adminOnly());
-      await handler(req, res);
+      if (!metrics.adminKeySha256) writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
+      else if (!isAdmin(req.headers, metrics.adminKeySha256)) writeError(res, errors.adminOnly());
+      else await handler(req, res);
     };
 
   app.get(
@@ -103,7 +104,8 @@ export function createApp(options: AppOptions): RequestListener {
     adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
       const period = req.query.period ?? "day";
       if (period !== "day" && period !== "month") {
-        return writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+        writeError(res, errors.invalidArgument('period must be "day" or "month".'));
+        return;
       }
       try {
         writeJson(res, 200, await usage.summary(period));
@@ -115,8 +117,8 @@ export function createApp(options: AppOptions): RequestListener {
 
   // The budget kill switch: Pub/Sub pushes budget notifications (authenticated by its OIDC token, not the admin key);
   // operators read and reset the state.
-  const noBudget = (req: Request, res: Response) =>
-    writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_BUDGET_PUSH_AUDIENCE to enable it)`));
+  const noBudget = (req: Request, res: Response): void =>
+    void writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_BUDGET_PUSH_AUDIENCE to enable it)`));
   app.all(BUDGET_ALERTS_PATH, (req, res) => (budget ? budget.alerts(req, res) : noBudget(req, res)));
   app.get(
     "/admin/budget",
@@ -162,7 +164,7 @@ export function createApp(options: AppOptions): RequestListener {
     requestIdOf(req, res);
     const target = req.method === "POST" ? modelCallTarget(req.url ?? "/") : undefined;
     if (target === undefined) return void app(req, res);
-    if (target instanceof GatewayError) return writeError(res, target);
+    if (target instanceof GatewayError) return void writeError(res, target);
     void handleModelCall(req, res, target);
   };
 }
@@ -172,7 +174,7 @@ export function createApp(options: AppOptions): RequestListener {
  * cost about a third of a bare route's CPU on this machine (docs/benchmarks.md). express answers every other method
  * and path, including other verbs on these paths (405).
  */
-const MODEL_CALL_PATHS: readonly { surface: Surface; pattern: RegExp }[] = [
+const MODEL_CALL_PATHS: readonly { surface: "gemini" | "vertex"; pattern: RegExp }[] = [
   { surface: "gemini", pattern: /^\/([^/]+)\/models\/([^/]+)$/ },
   {
     surface: "vertex",
@@ -190,12 +192,7 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
     if (!m) continue;
     try {
       const alt = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get("alt");
-      return {
-        surface,
-        version: decodeURIComponent(m[1]!),
-        modelAndMethod: decodeURIComponent(m[2]!),
-        alt: alt ?? undefined,
-      };
+      return geminiTarget(surface, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), alt ?? undefined);
     } catch {
       return errors.invalidArgument("The request URL or headers could not be parsed.");
     }
@@ -203,11 +200,29 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
   return undefined;
 }
 
-function writeJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=UTF-8",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
+/**
+ * Errors node's HTTP parser raises before a request reaches the app (`clientError`): headers that did not arrive
+ * within GATEWAY_HEADERS_TIMEOUT_MS, unparseable HTTP, oversized headers. Answered in Google's error envelope, like
+ * everything else, then the connection closes (what remains on it cannot be trusted). node's default would write a
+ * bare status line.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection (node's own check): nothing more can be written to it.
+  const inProgress = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === "ECONNRESET" || !socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? new GatewayError(408, "DEADLINE_EXCEEDED", "The request's headers did not arrive in time.")
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? new GatewayError(431, "INVALID_ARGUMENT", "The request's headers are too large.")
+        : errors.invalidArgument("The request could not be parsed as HTTP/1.1.");
+  const body = JSON.stringify(error.toEnvelope());
+  socket.end(
+    `HTTP/1.1 ${error.httpCode} ${STATUS_CODES[error.httpCode] ?? "Error"}\r\n` +
+      "Content-Type: application/json; charset=UTF-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { CallRecord } from "./call-record.js";
 import { destinationOf, type Logger } from "./logger.js";
+import { codeClass } from "./metrics.js";
 import { traceLogFields } from "./trace.js";
 
 export const AUDIT_LOG_LABEL = "gateway-audit";
@@ -23,7 +24,8 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
   // cost ~3× the CPU per call, most of it garbage collection (docs/benchmarks.md). Same shape as the logger's lines.
   const destination = destinationOf(logger);
   return (r) => {
-    const severity = r.status >= 500 ? "ERROR" : r.status >= 400 ? "WARNING" : "INFO";
+    const cls = codeClass(r.status, r.error?.kind);
+    const severity = cls === "5xx" ? "ERROR" : cls === "4xx" ? "WARNING" : "INFO";
     destination.write(
       JSON.stringify({
         severity,
@@ -78,6 +80,7 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
         feature: r.feature,
         error: r.error,
         streamError: r.streamError,
+        cutBy: r.cutBy,
         message: r.error ? "model call failed" : "model call",
       }) + "\n",
     );

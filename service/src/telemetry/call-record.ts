@@ -3,6 +3,7 @@
  * Leaf module, types only. It holds identifiers, counts, timings and hashes — never prompt or response content.
  */
 import type { CallCost, TokenUsage } from "../accounting/cost.js";
+import type { ErrorKind } from "../wire/errors.js";
 import type { UpstreamOutcome } from "./metrics.js";
 
 export interface CallRecord {
@@ -18,8 +19,11 @@ export interface CallRecord {
   stream: boolean | undefined;
   /** HTTP status sent to the client (499 when the client went away). */
   status: number;
-  /** The Google status and message of an error the gateway or the upstream answered. */
-  error: { status: string; message: string } | undefined;
+  /**
+   * The Google status and message of an error the gateway or the upstream answered; `kind` (wire/errors.ts) for the
+   * gateway's own errors, e.g. `deadline` when the client's own deadline ended the call.
+   */
+  error: { status: string; message: string; kind?: ErrorKind } | undefined;
   durationMs: number;
   /** durationMs minus the time spent waiting on the upstream. */
   overheadMs: number;
@@ -65,6 +69,8 @@ export interface CallRecord {
   /** What a cached answer would have cost: the spend the cache saved. */
   savedUsd: number | undefined;
   streamError: string | undefined;
+  /** A stream that did not run to its end because the client left, or the instance's drain deadline came. */
+  cutBy: "client" | "shutdown" | undefined;
   http: {
     method: string | undefined;
     /** Path only: the query could carry a key. */

@@ -16,6 +16,14 @@ export type UpstreamOutcome = "ok" | "client_error" | "rate_limited" | "server_e
 
 export type CodeClass = "2xx" | "4xx" | "5xx";
 
+/** One upstream's connection slots (upstream/connection-slots.ts), read when metrics are scraped. */
+export interface ConnectionStats {
+  upstream: string;
+  max: number;
+  inUse: number;
+  waiting: number;
+}
+
 export interface MetricLabelBounds {
   tenants: readonly string[];
   models: readonly string[];
@@ -48,6 +56,10 @@ export interface GatewayMetrics {
   readonly streamErrors: Counter<"model">;
   readonly inflight: Gauge;
   readonly storeErrors: Counter<"store">;
+  readonly upstreamConnections: Gauge<"upstream" | "state">;
+  readonly upstreamSaturated: Counter<"upstream">;
+  /** Where `gateway_upstream_connections` reads its values at scrape time (the providers' slots). */
+  watchConnections(source: () => Iterable<ConnectionStats>): void;
 }
 
 // Seconds. Model calls run from ~50 ms to minutes; the overhead histogram resolves tens of microseconds.
@@ -61,6 +73,7 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
   const allowed = new Set(bounds.models);
   const modelLabel: ModelLabel = (model) => (model !== undefined && allowed.has(model) ? model : "other");
   const registers = [registry];
+  let connectionSource: (() => Iterable<ConnectionStats>) | undefined;
 
   const metrics: GatewayMetrics = {
     registry,
@@ -194,6 +207,28 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
       help: "Model calls in progress on this instance.",
       registers,
     }),
+    upstreamConnections: new Gauge({
+      name: "gateway_upstream_connections",
+      help: "Connections to each upstream: in_use, waiting (calls queued for one) and limit (GATEWAY_UPSTREAM_CONNECTIONS).",
+      labelNames: ["upstream", "state"],
+      registers,
+      collect() {
+        for (const c of connectionSource?.() ?? []) {
+          this.set({ upstream: c.upstream, state: "in_use" }, c.inUse);
+          this.set({ upstream: c.upstream, state: "waiting" }, c.waiting);
+          this.set({ upstream: c.upstream, state: "limit" }, c.max);
+        }
+      },
+    }),
+    upstreamSaturated: new Counter({
+      name: "gateway_upstream_saturated_total",
+      help: "Calls refused (503) because every connection to the upstream stayed busy until their wait deadline.",
+      labelNames: ["upstream"],
+      registers,
+    }),
+    watchConnections(source) {
+      connectionSource = source;
+    },
   };
   // Series that exist before anything happens, so dashboards and absent() alerts see zeros, not gaps.
   for (const tenant of bounds.tenants) {
@@ -202,7 +237,13 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
   return metrics;
 }
 
-export function codeClass(status: number): CodeClass {
+/**
+ * The class a call counts in: its status's, except that the client's own deadline (a 504 no upstream caused, error
+ * kind `deadline`) counts as 4xx, like a 499 — error-rate alerts and SLOs must not burn, nor audit records read as
+ * errors, because a client asked for less time than a model needs.
+ */
+export function codeClass(status: number, errorKind?: string): CodeClass {
+  if (errorKind === "deadline") return "4xx";
   return status >= 500 ? "5xx" : status >= 400 ? "4xx" : "2xx";
 }
 

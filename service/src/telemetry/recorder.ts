@@ -17,7 +17,7 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
 
     const model = m.modelLabel(r.model);
     const tenant = r.tenant ?? "none";
-    const cls = codeClass(r.status);
+    const cls = codeClass(r.status, r.error?.kind);
     m.requests.inc({ surface: r.surface, model, tenant, code_class: cls });
     m.requestDuration.observe({ surface: r.surface, model, code_class: cls }, r.durationMs / 1000);
     m.overhead.observe({ surface: r.surface }, r.overheadMs / 1000);

@@ -1,9 +1,10 @@
 /**
- * What every HTTP upstream shares: the keep-alive undici pool with model-call timeouts, reading a response header,
- * and turning network failures into Gemini-shaped errors.
+ * What every HTTP upstream shares: the keep-alive undici pool with model-call timeouts and its connection slots,
+ * reading a response header, and turning network failures into Gemini-shaped errors.
  */
 import { Agent, errors as undiciErrors } from "undici";
 import { errors } from "../wire/errors.js";
+import type { Release } from "./connection-slots.js";
 
 /** A keep-alive pool for model calls: unary generations can take minutes before the first header byte, and streams can pause between chunks, so both waits are the upstream timeout. */
 export function upstreamAgent(o: { connections: number; timeoutMs: number }): Agent {
@@ -14,6 +15,18 @@ export function upstreamAgent(o: { connections: number; timeoutMs: number }): Ag
     bodyTimeout: o.timeoutMs,
     connect: { timeout: 10_000 },
   });
+}
+
+/**
+ * Gives a request's connection slot back when its response body is done: read to the end or destroyed (undici's body
+ * is a Readable that emits `close` either way).
+ */
+export function releaseWhenClosed(
+  body: { closed?: boolean; once(event: "close", f: () => void): unknown },
+  release: Release,
+): void {
+  if (body.closed) release();
+  else body.once("close", release);
 }
 
 /** The first value of a response header. */

@@ -13,10 +13,10 @@
  * answer is still an answer to the prompt, and OpenAI itself rejects parameters it does not know.
  */
 import { z } from "zod";
-import { errors, GatewayError, type ErrorDetail, type ErrorEnvelope, type GoogleStatus } from "../wire/errors.js";
+import { errors, GatewayError, statusForHttp, type ErrorDetail, type ErrorEnvelope } from "../wire/errors.js";
 import { describeIssues, GenerateContentRequestSchema, type Content, type Part } from "../wire/gemini.js";
-// The relay's SSE parser: a leaf module, and OpenAI servers frame events the same ways (LF LF, CRLF CRLF).
-import { SseParser } from "../pipeline/sse.js";
+// OpenAI servers frame events the same ways as Vertex (LF LF, CRLF CRLF).
+import { SseParser } from "../wire/sse.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenAI request shapes (what we send)
@@ -705,33 +705,6 @@ function addFragment(calls: CallDraft[], fragment: z.infer<typeof ChunkToolCallS
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
 
-/** The Google status for an HTTP status, for errors the OpenAI side reports. */
-export function googleStatusFor(httpStatus: number): GoogleStatus {
-  switch (httpStatus) {
-    case 400:
-    case 413:
-    case 422: // FastAPI-based servers (vLLM among them) report request validation failures as 422
-      return "INVALID_ARGUMENT";
-    case 401:
-      return "UNAUTHENTICATED";
-    case 403:
-      return "PERMISSION_DENIED";
-    case 404:
-      return "NOT_FOUND";
-    case 408:
-    case 504:
-      return "DEADLINE_EXCEEDED";
-    case 429:
-      return "RESOURCE_EXHAUSTED";
-    case 500:
-      return "INTERNAL";
-    case 501:
-      return "UNIMPLEMENTED";
-    default:
-      return httpStatus >= 500 ? "UNAVAILABLE" : "FAILED_PRECONDITION";
-  }
-}
-
 interface OpenAIErrorFields {
   message: string | undefined;
   type: string | undefined;
@@ -789,7 +762,7 @@ export function toGeminiError(httpStatus: number, body: string, retryAfter?: str
   if (retryAfter && /^\d+(\.\d+)?$/.test(retryAfter.trim())) {
     details.push({ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${retryAfter.trim()}s` });
   }
-  const error: ErrorEnvelope["error"] = { code: httpStatus, message, status: googleStatusFor(httpStatus) };
+  const error: ErrorEnvelope["error"] = { code: httpStatus, message, status: statusForHttp(httpStatus) };
   if (details.length) error.details = details;
   return { error };
 }
@@ -799,5 +772,5 @@ function streamError(value: unknown): GatewayError {
   const fields = errorFields(value);
   const code = typeof fields.code === "number" && fields.code >= 400 && fields.code <= 599 ? fields.code : 502;
   const message = fields.message ?? "The OpenAI-compatible server reported an error mid-stream.";
-  return new GatewayError(code, googleStatusFor(code), message, errorInfo(fields));
+  return new GatewayError(code, statusForHttp(code), message, errorInfo(fields));
 }

@@ -18,7 +18,8 @@ import {
   toGeminiError,
 } from "./openai-translate.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
-import { header, translateNetworkError, upstreamAgent } from "./http.js";
+import { header, releaseWhenClosed, translateNetworkError, upstreamAgent } from "./http.js";
+import { createConnectionSlots } from "./connection-slots.js";
 
 export interface OpenAIProviderOptions {
   /** The upstream's id in config/upstreams.ts; the provider id is `openai/<id>`. */
@@ -35,6 +36,8 @@ export interface OpenAIProviderOptions {
   timeoutMs: number;
   connections: number;
   userAgent: string;
+  /** Told when a call found every connection busy until its wait deadline (a metric). */
+  onSaturated?: () => void;
 }
 
 export interface OpenAIProvider extends Provider {
@@ -72,19 +75,25 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     if (req.traceparent) headers.traceparent = req.traceparent;
     try {
-      return await agent.request({ origin: url.origin, path, method: "POST", headers, body, signal: req.signal });
+      const res = await agent.request({ origin: url.origin, path, method: "POST", headers, body, signal: req.signal });
+      releaseWhenClosed(res.body, req.release);
+      return res;
     } catch (err) {
+      req.release();
       throw translateNetworkError(err);
     }
   }
 
+  const id = `openai/${options.id}`;
   return {
-    id: `openai/${options.id}`,
+    id,
     name: "openai",
     region: "external",
+    slots: createConnectionSlots({ max: options.connections, upstream: id, onSaturated: options.onSaturated }),
     supports: (model, method) => served(model) !== undefined && method !== "countTokens",
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
       const model = served(req.model);
+      if (model === undefined || req.method === "countTokens") req.release(); // refused before anything is sent
       if (model === undefined) throw errors.unknownModel(req.model);
       if (req.method === "countTokens") {
         throw new GatewayError(
@@ -94,7 +103,13 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
         );
       }
       const stream = req.method === "streamGenerateContent";
-      const body = JSON.stringify(toChatCompletionRequest(parseBody(req.body), model, stream));
+      let body: string;
+      try {
+        body = JSON.stringify(toChatCompletionRequest(parseBody(req.body), model, stream));
+      } catch (err) {
+        req.release();
+        throw err;
+      }
       const res = await post(body, stream, req);
       const contentType = header(res.headers["content-type"]) ?? "";
       const retryAfter = header(res.headers["retry-after"]);

@@ -4,6 +4,7 @@
  * forward, and answers with a Gemini response (streams always as SSE frames, which the surface re-encodes).
  */
 import type { ModelMethod } from "../wire/gemini.js";
+import type { ConnectionSlots, Release } from "./connection-slots.js";
 
 export interface UpstreamRequest {
   model: string;
@@ -17,6 +18,11 @@ export interface UpstreamRequest {
   /** W3C trace context of the upstream span, so the trace continues at the provider; undefined when not tracing. */
   traceparent: string | undefined;
   signal: AbortSignal;
+  /**
+   * The connection slot taken for this request (from the provider's `slots`): the provider gives it back when the
+   * response body is done — read to the end or destroyed — or at once when no response comes.
+   */
+  release: Release;
 }
 
 export interface UpstreamResponse {
@@ -34,6 +40,8 @@ export interface Provider {
   readonly name: string;
   /** The region it serves from (`us-central1`, `global`): the region label of metrics. */
   readonly region: string;
+  /** The connections this instance may have open to it: a request takes a slot before `send`. */
+  readonly slots: ConnectionSlots;
   send(request: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  * keep-alive undici pool, with an OAuth2 access token. Streams are always requested as SSE (`alt=sse`). Nothing is
  * parsed or re-serialized here: see docs/decisions/0002-undici-passthrough-hot-path.md for why not the SDK.
  */
-import { header, translateNetworkError, upstreamAgent } from "./http.js";
+import { header, releaseWhenClosed, translateNetworkError, upstreamAgent } from "./http.js";
+import { createConnectionSlots } from "./connection-slots.js";
 import type { TokenSource } from "./credentials.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
 
@@ -21,6 +22,8 @@ export interface VertexOptions {
   timeoutMs: number;
   connections: number;
   userAgent: string;
+  /** Told when a call found every connection busy until its wait deadline (a metric). */
+  onSaturated?: () => void;
 }
 
 export function vertexBaseUrl(location: string): string {
@@ -32,14 +35,22 @@ export function createVertexProvider(options: VertexOptions): Provider {
   const pathPrefix = origin.pathname.replace(/\/+$/, "");
   const resource = `projects/${options.project}/locations/${options.location}/publishers/google/models/`;
   const agent = upstreamAgent(options);
+  const id = options.id ?? `${options.name}/${options.location}`;
 
   return {
-    id: options.id ?? `${options.name}/${options.location}`,
+    id,
     name: options.name,
     region: options.location,
+    slots: createConnectionSlots({ max: options.connections, upstream: id, onSaturated: options.onSaturated }),
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
       const query = req.method === "streamGenerateContent" ? "?alt=sse" : "";
-      const authorization = await options.tokens.authorization();
+      let authorization: string;
+      try {
+        authorization = await options.tokens.authorization();
+      } catch (err) {
+        req.release();
+        throw err;
+      }
       const headers: Record<string, string> = {
         "content-type": "application/json",
         authorization,
@@ -56,6 +67,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
           body: req.body,
           signal: req.signal,
         });
+        releaseWhenClosed(res.body, req.release);
         return {
           status: res.statusCode,
           contentType: header(res.headers["content-type"]),
@@ -63,6 +75,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
           body: res.body,
         };
       } catch (err) {
+        req.release();
         throw translateNetworkError(err);
       }
     },

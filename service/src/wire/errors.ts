@@ -11,12 +11,14 @@ export type GoogleStatus =
   | "UNAUTHENTICATED"
   | "PERMISSION_DENIED"
   | "NOT_FOUND"
+  | "ABORTED"
   | "RESOURCE_EXHAUSTED"
   | "CANCELLED"
   | "INTERNAL"
   | "UNIMPLEMENTED"
   | "UNAVAILABLE"
-  | "DEADLINE_EXCEEDED";
+  | "DEADLINE_EXCEEDED"
+  | "UNKNOWN";
 
 /** A `google.rpc.*` detail object, e.g. `{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2s"}`. */
 export type ErrorDetail = { "@type": string } & Record<string, unknown>;
@@ -25,7 +27,42 @@ export interface ErrorEnvelope {
   error: { code: number; message: string; status: GoogleStatus | string; details?: ErrorDetail[] };
 }
 
+/**
+ * What went wrong, as far as routing cares. Retrying and breaker-counting follow from the kind (KIND_TRAITS), so the
+ * router never guesses from an HTTP code: a 504 can be the upstream's slowness (its fault) or the client's own deadline
+ * (nobody's fault), and only the first may open a circuit that every tenant shares.
+ */
+export type ErrorKind =
+  /** The client's request, key, model or limits: the same call elsewhere gets the same answer. */
+  | "client"
+  /** The call's own deadline (X-Server-Timeout) or cancellation ended it: says nothing about any upstream. */
+  | "deadline"
+  /** The gateway's own limits or state: shutting down, no upstream connection free in time, shared store down. */
+  | "gateway"
+  /** No connection, a reset, or a transport failure on the way to the upstream. */
+  | "upstream_unreachable"
+  /** No response head within the attempt's own time budget (`retry.attemptTimeoutMs`), which the gateway chose. */
+  | "upstream_timeout"
+  /** An answer that is not what the protocol promises (a malformed body, an oversized error). */
+  | "upstream_malformed"
+  /** A bug in the gateway. */
+  | "internal";
+
+/** retryable: another attempt (another upstream) may succeed · upstreamFault: counts against the upstream's breaker. */
+export const KIND_TRAITS: Readonly<Record<ErrorKind, { retryable: boolean; upstreamFault: boolean }>> = {
+  client: { retryable: false, upstreamFault: false },
+  deadline: { retryable: false, upstreamFault: false },
+  gateway: { retryable: false, upstreamFault: false },
+  upstream_unreachable: { retryable: true, upstreamFault: true },
+  upstream_timeout: { retryable: true, upstreamFault: true },
+  upstream_malformed: { retryable: true, upstreamFault: true },
+  internal: { retryable: false, upstreamFault: false },
+};
+
 export class GatewayError extends Error {
+  /** See ErrorKind; by default a 4xx is the client's and a 5xx the gateway's. */
+  readonly kind: ErrorKind;
+
   constructor(
     readonly httpCode: number,
     readonly status: GoogleStatus,
@@ -33,9 +70,21 @@ export class GatewayError extends Error {
     readonly details?: ErrorDetail[],
     /** Extra response headers, e.g. Retry-After. */
     readonly headers?: Readonly<Record<string, string>>,
+    kind?: ErrorKind,
   ) {
     super(message);
     this.name = "GatewayError";
+    this.kind = kind ?? (httpCode < 500 ? "client" : "internal");
+  }
+
+  /** Worth another attempt, on another upstream or after a backoff. */
+  get retryable(): boolean {
+    return KIND_TRAITS[this.kind].retryable;
+  }
+
+  /** The upstream's own failure: counted by its circuit breaker. */
+  get upstreamFault(): boolean {
+    return KIND_TRAITS[this.kind].upstreamFault;
   }
 
   toEnvelope(): ErrorEnvelope {
@@ -43,6 +92,31 @@ export class GatewayError extends Error {
     if (this.details?.length) error.details = this.details;
     return { error };
   }
+}
+
+/**
+ * The one table from HTTP code to Google status, for answers that carry no status of their own (an upstream's
+ * non-JSON error body, the audit record of an upstream error). Google's mapping (google.rpc.Code ↔ HTTP).
+ */
+const STATUS_BY_HTTP: Readonly<Record<number, GoogleStatus>> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  408: "DEADLINE_EXCEEDED",
+  409: "ABORTED",
+  413: "INVALID_ARGUMENT",
+  422: "INVALID_ARGUMENT", // FastAPI-based servers (vLLM among them) report request validation failures as 422
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  501: "UNIMPLEMENTED",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
+export function statusForHttp(code: number): GoogleStatus {
+  return STATUS_BY_HTTP[code] ?? (code >= 500 ? "UNAVAILABLE" : code >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN");
 }
 
 /** Every error the gateway itself produces. Messages say what was wrong and, where useful, what to do. */
@@ -70,6 +144,38 @@ export const errors = {
     ),
   payloadTooLarge: (limit: number) =>
     new GatewayError(413, "INVALID_ARGUMENT", `Request payload size exceeds the limit: ${limit} bytes.`),
+  // The parse budget (pipeline/json-scan.ts): refused while the body arrives, before it is parsed.
+  tooManyJsonValues: (limit: number) =>
+    new GatewayError(
+      413,
+      "INVALID_ARGUMENT",
+      `Request payload has more JSON values than the gateway's limit of ${limit} ` +
+        "(objects, arrays, strings, numbers, booleans and nulls, at any depth).",
+    ),
+  jsonTooDeep: (limit: number) =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid JSON payload received. JSON is nested deeper than ${limit} levels, which Google's API refuses.`,
+    ),
+  /** Protobuf's JSON parser refuses a field set twice, and the lowerCamel and snake_case names are the same field. */
+  duplicateField: (path: string, camel: string, snake: string) =>
+    new GatewayError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid JSON payload received. Duplicate field: "${truncate(path, 200)}" has both "${camel}" and "${snake}", ` +
+        "two names of the same field; send one.",
+    ),
+  // 408: the body did not arrive in time. The rest of it will never be read, so the connection is closed after the
+  // answer (`connection: close`), and the client's SDK retries 408 on a new connection.
+  bodyTimeout: (limitMs: number) =>
+    new GatewayError(
+      408,
+      "DEADLINE_EXCEEDED",
+      `The request body was not received in full within ${limitMs} ms.`,
+      undefined,
+      { connection: "close" },
+    ),
   // 401 / 403
   missingKey: () =>
     new GatewayError(
@@ -113,20 +219,94 @@ export const errors = {
     );
   },
   // 499 / 5xx
-  clientClosed: () => new GatewayError(499, "CANCELLED", "The client closed the request."),
+  clientClosed: () =>
+    new GatewayError(499, "CANCELLED", "The client closed the request.", undefined, undefined, "deadline"),
   draining: () =>
-    new GatewayError(503, "UNAVAILABLE", "The gateway instance is shutting down; retry the request.", undefined, {
-      "retry-after": "1",
-    }),
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      "The gateway instance is shutting down; retry the request.",
+      undefined,
+      { "retry-after": "1" },
+      "gateway",
+    ),
+  /** A stream the instance had to end because its shutdown deadline came first (sent as the stream's last event). */
+  cutByShutdown: () =>
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      "The gateway instance shut down before this stream finished; the answer is incomplete. Retry the request.",
+      undefined,
+      { "retry-after": "1" },
+      "gateway",
+    ),
+  /** The call's own deadline (X-Server-Timeout) passed: before any attempt, while waiting, or during one. */
+  deadlineExceeded: (where: string) =>
+    new GatewayError(
+      504,
+      "DEADLINE_EXCEEDED",
+      `The request's deadline (X-Server-Timeout) passed ${where}.`,
+      undefined,
+      undefined,
+      "deadline",
+    ),
+  /** Every connection this instance may open to the upstream stayed busy until the call's wait deadline. */
+  upstreamSaturated: (upstream: string, connections: number) =>
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      `All ${connections} connections of this gateway instance to upstream ${upstream} stayed busy until the ` +
+        "request's wait deadline; retry shortly (another instance may have room).",
+      undefined,
+      { "retry-after": "1" },
+      "gateway",
+    ),
   upstreamUnreachable: (why: string) =>
-    new GatewayError(503, "UNAVAILABLE", `The upstream model service is unreachable: ${why}`),
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      `The upstream model service is unreachable: ${why}`,
+      undefined,
+      undefined,
+      "upstream_unreachable",
+    ),
+  /** Every upstream of the route has its circuit open: the gateway's own decision, not a new upstream failure. */
+  circuitOpen: (model: string) =>
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      `The upstream model service is unreachable: no upstream for ${model} can take the call now (circuit open)`,
+      undefined,
+      { "retry-after": "1" },
+      "gateway",
+    ),
   storeUnavailable: () =>
-    new GatewayError(503, "UNAVAILABLE", "The gateway's shared store is unreachable; retry shortly.", undefined, {
-      "retry-after": "1",
-    }),
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      "The gateway's shared store is unreachable; retry shortly.",
+      undefined,
+      { "retry-after": "1" },
+      "gateway",
+    ),
   upstreamTimeout: () =>
-    new GatewayError(504, "DEADLINE_EXCEEDED", "The upstream model service did not answer in time."),
-  upstreamBroken: (why: string) => new GatewayError(502, "UNAVAILABLE", `The upstream response was malformed: ${why}`),
+    new GatewayError(
+      504,
+      "DEADLINE_EXCEEDED",
+      "The upstream model service did not answer in time.",
+      undefined,
+      undefined,
+      "upstream_timeout",
+    ),
+  upstreamBroken: (why: string) =>
+    new GatewayError(
+      502,
+      "UNAVAILABLE",
+      `The upstream response was malformed: ${why}`,
+      undefined,
+      undefined,
+      "upstream_malformed",
+    ),
   internal: () =>
     new GatewayError(500, "INTERNAL", "Internal error in the gateway. The request id identifies it in the logs."),
 } as const;

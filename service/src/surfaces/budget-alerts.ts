@@ -12,13 +12,16 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, GatewayError } from "../wire/errors.js";
 import { StoreUnavailableError } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
-import { readBody } from "../pipeline/read-body.js";
-import { writeError } from "../pipeline/pipeline.js";
-import type { BudgetSwitch } from "./kill-switch.js";
-import { parseBudgetPush } from "./notification.js";
-import type { PushVerifier } from "./push-auth.js";
+import { readBody } from "../http/read-body.js";
+import { writeError } from "../http/write.js";
+import type { BudgetSwitch } from "../budget/kill-switch.js";
+import { parseBudgetPush } from "../budget/notification.js";
+import type { PushVerifier } from "../budget/push-auth.js";
 
 export const BUDGET_ALERTS_PATH = "/internal/budget-alerts";
+
+/** A push is a small JSON envelope sent at once by Pub/Sub: generous bounds for it, not settings. */
+const PUSH_BODY_LIMITS = { timeoutMs: 10_000, maxJsonValues: 1_000 } as const;
 
 export interface BudgetAlertsHandlerOptions {
   verifier: PushVerifier;
@@ -38,7 +41,7 @@ export function budgetAlertsHandler(
     try {
       if (req.method !== "POST") throw errors.methodNotAllowed(req.method ?? "?");
       await verifier.verify(req.headers.authorization);
-      const notification = parseBudgetPush(await readBody(req, maxBodyBytes));
+      const notification = parseBudgetPush(await readBody(req, { maxBytes: maxBodyBytes, ...PUSH_BODY_LIMITS }));
       const { state, applied } = await budgetSwitch.apply(notification);
       logger.info(
         {
