@@ -98,10 +98,12 @@ describe("service/Dockerfile", () => {
         const url = await new Promise<string>((resolveUrl, reject) => {
           const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 30_000);
           createInterface({ input: child.stdout }).on("line", (line) => {
-            const m = /"message":"gateway listening on (http:\/\/[^"]+)"/.exec(line);
-            if (m) {
+            // The start-up log line (service/src/main.ts): where it listens, and the URL to reach it.
+            if (!/"message":"gateway listening on /.test(line)) return;
+            const url = /"url":"(http:\/\/[^"]+)"/.exec(line) ?? /listening on (http:\/\/[^"]+)"/.exec(line);
+            if (url) {
               clearTimeout(timer);
-              resolveUrl(m[1]!);
+              resolveUrl(url[1]!);
             }
           });
           child.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
