@@ -15,6 +15,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, type TraceExporterName } from "../../service/src/config/env.js";
+import { poolFor } from "../../service/src/config/connections.js";
 import { childOptions, NAMES, PATHS, PORTS, type Context } from "./common.js";
 import type { Identities } from "./identities.js";
 import type { Network } from "./network.js";
@@ -78,6 +79,8 @@ export class Gateway extends pulumi.ComponentResource {
       plain(ENV.BUDGET_PUSH_SERVICE_ACCOUNT, identities.budgetPush.email),
       plain(ENV.TRACE_EXPORTER, TRACE_EXPORTER),
       plain(ENV.LOG_LEVEL, cfg.logLevel),
+      // Enough connections per upstream that the instance's `concurrency` requests never wait for one.
+      plain(ENV.UPSTREAM_CONNECTIONS, String(poolFor(cfg.concurrency))),
     ];
 
     const secretGrants = [

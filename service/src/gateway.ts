@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ENV, type Config } from "./config/env.js";
-import { connectionsWithin, openFileLimit } from "./config/file-limit.js";
+import { connectionsWithin, openFileLimit } from "./config/connections.js";
 import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";

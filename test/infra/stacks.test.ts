@@ -3,6 +3,7 @@
  * Cloud Run environment against the service's own config loader, and the committed plan snapshots.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_UPSTREAM_CALLS_PER_REQUEST } from "../../service/src/config/connections.js";
 import { ENV, loadConfig } from "../../service/src/config/env.js";
 import { DEFAULT_MODELS } from "../../service/src/config/env.js";
 import { parseTenants, sha256Hex } from "../../service/src/config/tenants.js";
@@ -282,6 +283,25 @@ describe("stacks", () => {
     expect(runs.prod.outputs.gatewayUrl).toBe("https://gateway.replace-with-your-domain.example");
     expect(runs.dev.outputs.gatewayUrl).toBe(UNKNOWN); // the service's URI, known after the apply
   });
+});
+
+describe("the instance's concurrency and its upstream connections", () => {
+  it.each(["dev", "prod"] as const)(
+    "%s: each gateway's pool carries Cloud Run's concurrency, every request fanned out at most",
+    async (stack) => {
+      const run = await runProgram(stack);
+      const services = ofType(run, TYPES.run);
+      expect(services.length).toBeGreaterThan(0);
+      for (const service of services) {
+        const concurrency = at(service.inputs, "template.maxInstanceRequestConcurrency") as number;
+        const config = loadConfig(gatewayEnv(service));
+        expect(concurrency).toBeGreaterThan(0);
+        // A call holds at most MAX_UPSTREAM_CALLS_PER_REQUEST upstream connections at once (embeddings fanned out):
+        // with this pool no request on a full instance waits for a connection.
+        expect(config.upstream.connections).toBeGreaterThanOrEqual(concurrency * MAX_UPSTREAM_CALLS_PER_REQUEST);
+      }
+    },
+  );
 });
 
 describe("computed values", () => {

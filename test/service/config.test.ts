@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { connectionsWithin, openFileLimit } from "../../service/src/config/file-limit.js";
+import { connectionsWithin, openFileLimit } from "../../service/src/config/connections.js";
 import { capacityFor } from "../../service/src/config/capacity.js";
 import { parseUpstreams, routeOf } from "../../service/src/config/upstreams.js";
 import { ConfigError, DEFAULT_MODELS, loadConfig } from "../../service/src/config/env.js";

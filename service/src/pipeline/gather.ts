@@ -9,6 +9,7 @@
  * gets some of its vectors and a 200. A thrown failure (network, deadline, no connection) ends the call the same way.
  * Either way the calls that had answered are charged (Google bills them): the plan says what they used.
  */
+import { MAX_UPSTREAM_CALLS_PER_REQUEST } from "../config/connections.js";
 import type { UsageMetadataWire, ModelMethod } from "../wire/gemini.js";
 import { errors } from "../wire/errors.js";
 import type { Routed, Router } from "../route/router.js";
@@ -38,7 +39,7 @@ export interface GatherPlan {
 }
 
 /** Upstream calls of one request in flight at once: a 100-input request holds at most this many connections. */
-export const GATHER_CONCURRENCY = 8;
+export const GATHER_CONCURRENCY = MAX_UPSTREAM_CALLS_PER_REQUEST;
 
 /** An upstream answer larger than this is malformed (a 3072-float vector is ~70 KB of JSON). */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
