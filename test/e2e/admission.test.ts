@@ -76,8 +76,11 @@ describe("priority admission on a shared upstream capacity", () => {
     const lastUi = Math.max(...queuedUi.map((r) => r.doneMs));
     const firstEtl = Math.min(...queuedEtl.map((r) => r.doneMs));
     expect(lastUi).toBeLessThan(firstEtl);
-    // Batch got in at once only while less than half the allowance was used: at most 5 of its 20.
-    expect(20 - queuedEtl.length).toBeLessThanOrEqual(5);
+    // Batch got in at once only while less than half the allowance was used: at most 5 of its 20 — plus what its share
+    // (5 per second) refilled while the 40 calls were still arriving, which on a loaded machine can take a while.
+    const starts = audits.map((a) => Date.parse(String(a.time)) - Number(a.durationMs));
+    const arrivalSpanS = (Math.max(...starts) - Math.min(...starts)) / 1000;
+    expect(20 - queuedEtl.length).toBeLessThanOrEqual(5 + Math.floor(5 * arrivalSpanS));
     // And over the run batch stayed within its share: 300 per minute (5 per second) plus its 5 allowance.
     const etlSpan = (Math.max(...queuedEtl.map((r) => r.doneMs)) - firstEtl) / 1000;
     expect(queuedEtl.length).toBeLessThanOrEqual(Math.ceil(5 * etlSpan) + 5);

