@@ -12,6 +12,7 @@ import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
 import { answerClientError, createApp, type ReadinessCheck } from "./surfaces/routes.js";
+import { openaiModelsHandler } from "./surfaces/openai/models.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
 import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams.js";
@@ -220,8 +221,9 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   void heartbeat();
   const storeProbe = setInterval(() => void heartbeat(), 1000);
   storeProbe.unref();
+  const keyring = createKeyring(parts.tenants);
   const handle = createPipeline({
-    keyring: createKeyring(parts.tenants),
+    keyring,
     admission,
     usage,
     defaultOutputTokens: config.quota.defaultOutputTokens,
@@ -256,6 +258,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   ];
   const app = createApp({
     handleModelCall: handle,
+    openaiModels: openaiModelsHandler({ keyring, servedModels: config.models }),
     readiness,
     readinessDetails: () => ({ circuits: router.states() }),
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },

@@ -9,6 +9,8 @@
  *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
  *   GET  /admin/budget, POST /admin/budget/reset                                     budget kill switch, admin key only
  *   POST /internal/budget-alerts                                                     budget alerts (Pub/Sub push, OIDC)
+ *   POST /v1beta/openai/chat/completions                                             OpenAI-compatible (openai/surface.ts)
+ *   GET  /v1beta/openai/models[/{model}]                                             the tenant's models, OpenAI's shape
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
  * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
@@ -30,6 +32,9 @@ import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
 import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
+import { writeOpenAIError } from "./openai/error-shape.js";
+import type { OpenAIModelsHandler } from "./openai/models.js";
+import { OPENAI_CHAT_PATH, OPENAI_PREFIX, openaiChatTarget } from "./openai/surface.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -59,6 +64,8 @@ export interface AppOptions {
   /** The budget kill switch and its Pub/Sub push endpoint; undefined when not configured (404s naming the setting). */
   budget:
     { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
+  /** `GET /v1beta/openai/models[/{model}]` (surfaces/openai/models.ts); without it those paths answer 404. */
+  openaiModels?: OpenAIModelsHandler;
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -139,6 +146,26 @@ export function createApp(options: AppOptions): RequestListener {
     }),
   );
 
+  // The OpenAI-compatible surface: its model list, and OpenAI-shaped 405/404 for everything else under its prefix.
+  app.get(`${OPENAI_PREFIX}/models`, (req, res) =>
+    options.openaiModels
+      ? options.openaiModels(req, res, undefined)
+      : writeOpenAIError(res, errors.notFound(`GET ${req.path}`)),
+  );
+  app.get(`${OPENAI_PREFIX}/models/*model`, (req, res) =>
+    options.openaiModels
+      ? options.openaiModels(req, res, (req.params as { model: string[] }).model.join("/"))
+      : writeOpenAIError(res, errors.notFound(`GET ${req.path}`)),
+  );
+  app.all(`${OPENAI_PREFIX}/*rest`, (req: Request, res: Response) =>
+    writeOpenAIError(
+      res,
+      req.path === OPENAI_CHAT_PATH
+        ? errors.methodNotAllowed(req.method)
+        : errors.notFound(`${req.method} ${req.path}`),
+    ),
+  );
+
   // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match
   // MODEL_CALL_PATHS): Gemini-shaped 405/404, never express's HTML page.
   app.all(
@@ -197,6 +224,8 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
       return errors.invalidArgument("The request URL or headers could not be parsed.");
     }
   }
+  // After the Gemini paths, so that they pay nothing for it: one string comparison on a miss.
+  if (path === OPENAI_CHAT_PATH) return openaiChatTarget();
   return undefined;
 }
 

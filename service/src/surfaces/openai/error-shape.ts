@@ -6,6 +6,8 @@
  * The field a 400 is about travels inside the gateway as Google's own detail for it, a `google.rpc.BadRequest` field
  * violation (`invalidParam`), so it renders as OpenAI's `param` here and as a standard detail anywhere else.
  */
+import type { ServerResponse } from "node:http";
+import { writeJson } from "../../http/write.js";
 import { GatewayError, type ErrorEnvelope } from "../../wire/errors.js";
 import type { OpenAIErrorBody } from "../../wire/openai.js";
 
@@ -47,4 +49,13 @@ export function toOpenAIError(envelope: ErrorEnvelope): OpenAIErrorBody {
 
 export function openAIErrorBytes(envelope: ErrorEnvelope): Buffer {
   return Buffer.from(JSON.stringify(toOpenAIError(envelope)));
+}
+
+/** The gateway's own error on a path of this surface that express answers (model list, 404, 405). */
+export function writeOpenAIError(res: ServerResponse, err: GatewayError): number {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return 0;
+  }
+  return writeJson(res, err.httpCode, toOpenAIError(err.toEnvelope()), err.headers);
 }
