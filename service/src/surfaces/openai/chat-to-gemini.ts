@@ -72,14 +72,13 @@ function issueError(error: z.ZodError): Error {
     const param = path ? `${path}.${key}` : key;
     return invalidParam(param, `Unrecognized request argument supplied: ${param}`);
   }
-  if (issue.code === "invalid_union" && issue.path.length >= 2 && issue.path[0] === "messages") {
-    return invalidParam(path, `Invalid value for ${path}: ${describeMessageIssue(issue)}`);
+  if (issue.code === "invalid_union" && issue.errors.length) {
+    // "Invalid input" says nothing: name what the most specific alternative wanted (e.g. a part's type).
+    const inner = issue.errors.flat().reduce((a, b) => (b.path.length > a.path.length ? b : a));
+    const at = paramOf([...issue.path, ...inner.path]);
+    return invalidParam(at, `Invalid value for ${at}: ${inner.message}.`);
   }
   return invalidParam(path || "body", `Invalid value for ${path || "the request"}: ${issue.message}.`);
-}
-
-function describeMessageIssue(issue: z.core.$ZodIssue): string {
-  return issue.message === "Invalid input" ? "not a content of a type this message takes." : issue.message;
 }
 
 /** A zod path in OpenAI's spelling: `messages[2].content[0].image_url`. */
