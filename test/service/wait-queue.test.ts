@@ -1,12 +1,15 @@
 /**
- * The admission queue on its own: order within a lane, lanes that do not block each other, the bound, deadlines,
- * clients leaving, and giving back what an admission took when its caller had already left.
+ * The admission queue on its own, on fake time: order within a lane, lanes that do not block each other, the bound,
+ * deadlines, clients leaving, and giving back what an admission took when its caller had already left.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Priority } from "../../service/src/config/tenants.js";
 import { createWaitQueue, type TryResult } from "../../service/src/quota/wait-queue.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+afterEach(() => vi.useRealTimers());
+/** Fake time moves only here. */
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
 /** A window that opens `slots` at a time on demand: refuses with a fixed retry time until opened. */
 function gate(key: string, retryAfterMs = 20) {
@@ -58,6 +61,7 @@ describe("admission wait queue", () => {
     expect(q.size).toBe(4);
     expect(depth).toEqual({ interactive: 2, batch: 2 });
     g.open(4);
+    await advance(21); // the lane's head retries just after the window said it would have room
     const results = await Promise.all(waits);
     expect(results.every((r) => r.admitted)).toBe(true);
     expect(g.order).toEqual(["i1", "i2", "b1", "b2"]);
@@ -76,7 +80,9 @@ describe("admission wait queue", () => {
     );
     const b = q.wait({ refusedBy: "tenant-b", retryAfterMs: 20, value: "b" }, call("batch"), fast.attempt("b"));
     fast.open(1);
-    expect(await b).toEqual({ admitted: true, value: "b" });
+    await advance(21);
+    expect(await b).toEqual({ admitted: true, value: "b" }); // at 21 ms, while a still waits
+    await advance(279);
     expect(await a).toEqual({ admitted: false, reason: "deadline", last: "a" });
   });
 
@@ -96,6 +102,7 @@ describe("admission wait queue", () => {
       await q2.wait({ refusedBy: "w", retryAfterMs: 1000, value: "z" }, call("interactive", 100), g.attempt("z")),
     ).toEqual({ admitted: false, reason: "deadline", last: "z" });
     g.open(1);
+    await advance(21);
     expect((await held).admitted).toBe(true);
   });
 
@@ -104,10 +111,15 @@ describe("admission wait queue", () => {
     const g = gate("w", 500);
     const started = Date.now();
     const head = q.wait({ refusedBy: "w", retryAfterMs: 10, value: "h" }, call("interactive", 2000), g.attempt("h"));
-    const short = q.wait({ refusedBy: "w", retryAfterMs: 10, value: "s" }, call("interactive", 200), g.attempt("s"));
+    let shortAt: number | undefined;
+    const short = q
+      .wait({ refusedBy: "w", retryAfterMs: 10, value: "s" }, call("interactive", 200), g.attempt("s"))
+      .then((r) => ((shortAt = Date.now() - started), r));
+    await advance(11);
     expect(await short).toEqual({ admitted: false, reason: "deadline", last: "s" });
-    expect(Date.now() - started).toBeLessThan(150); // refused at the head's first retry (10 ms), not at 200 ms
+    expect(shortAt).toBe(11); // refused at the head's first retry (the window now says 500 ms), not at 200 ms
     g.open(1);
+    await advance(501);
     expect((await head).admitted).toBe(true);
   });
 
@@ -120,8 +132,9 @@ describe("admission wait queue", () => {
       if (tries === 1) return { admitted: false, refusedBy: "second", retryAfterMs: 5, value: "m" };
       return second.attempt("m")();
     });
-    await sleep(30);
+    await advance(30);
     second.open(1);
+    await advance(6);
     expect(await result).toEqual({ admitted: true, value: "m" });
   });
 
@@ -146,11 +159,11 @@ describe("admission wait queue", () => {
       call("interactive", 5000, late.signal),
       () => new Promise<TryResult<string>>((resolve) => (finishAttempt = resolve)),
     );
-    await sleep(20);
+    await advance(20);
     late.abort();
     expect(await waiting).toMatchObject({ admitted: false, reason: "aborted" });
     finishAttempt({ admitted: true, value: "took-a-slot" });
-    await sleep(10);
+    await advance(0);
     expect(released).toEqual(["took-a-slot"]);
   });
 });
