@@ -12,6 +12,7 @@ import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
 import { answerClientError, createApp, type ReadinessCheck } from "./surfaces/routes.js";
+import { createModelReads } from "./surfaces/models.js";
 import { openaiModelsHandler } from "./surfaces/openai/models.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
@@ -263,6 +264,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     readinessDetails: () => ({ circuits: router.states() }),
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
+    models: createModelReads({ keyring, served: config.models, logger }),
     budget: budgetSwitch && {
       budgetSwitch,
       alerts: budgetAlertsHandler({

@@ -21,7 +21,8 @@
  * - Audio: `promptTokensDetails` breaks `promptTokenCount` down by modality, cached tokens included, and
  *   `cacheTokensDetails` breaks down the cached part (SDK type), so uncached audio = prompt AUDIO − cached AUDIO,
  *   billed at the model's audio price where it has one. Cached audio is billed at the cached rate (the table has no
- *   cached-audio price).
+ *   cached-audio price). Image and video prompt tokens likewise, for models with an image or video price
+ *   (gemini-embedding-2 prices text, image, audio and video input apart).
  */
 import type { UsageMetadataWire } from "../wire/gemini.js";
 import type { Price, PriceTable } from "./prices.js";
@@ -78,17 +79,29 @@ export function costOf(table: PriceTable, model: string, usage: UsageMetadataWir
   const toolUse = count(usage.toolUsePromptTokenCount);
 
   const inputRate = rateFor(prices.input, prompt);
-  let audio = 0;
-  let audioRate = inputRate;
+  // Modalities priced apart (audio; image and video for gemini-embedding-2): their uncached tokens at their own
+  // price, the rest of the prompt at the input price. Clamped: the details are a breakdown of the counts and must not
+  // bill more than there is uncached prompt. Plain branches, no arrays: this runs on every call.
+  let apart = 0;
+  let apartCost = 0;
   if (prices.audioInput !== undefined) {
-    audioRate = rateFor(prices.audioInput, prompt);
-    const uncachedAudio = modality(usage.promptTokensDetails, "AUDIO") - modality(usage.cacheTokensDetails, "AUDIO");
-    // Clamped: the details are a breakdown of the counts and must not bill more audio than there is uncached prompt.
-    audio = Math.min(uncached, Math.max(0, uncachedAudio));
+    const n = uncachedModality(usage, "AUDIO", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.audioInput, prompt);
+  }
+  if (prices.imageInput !== undefined) {
+    const n = uncachedModality(usage, "IMAGE", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.imageInput, prompt);
+  }
+  if (prices.videoInput !== undefined) {
+    const n = uncachedModality(usage, "VIDEO", uncached - apart);
+    apart += n;
+    apartCost += n * rateFor(prices.videoInput, prompt);
   }
   const outputRate = rateFor(prices.output, prompt);
 
-  const inputUsd = nano(((uncached - audio + toolUse) * inputRate + audio * audioRate) / 1e6);
+  const inputUsd = nano(((uncached - apart + toolUse) * inputRate + apartCost) / 1e6);
   const cachedInputUsd = nano((cached * rateFor(prices.cachedInput, prompt)) / 1e6);
   const outputUsd = nano((count(usage.candidatesTokenCount) * outputRate) / 1e6);
   const thinkingUsd = nano((count(usage.thoughtsTokenCount) * outputRate) / 1e6);
@@ -109,6 +122,14 @@ function rateFor(price: Price, promptTokens: number): number {
   }
   // A validated table ends with an open-ended tier, so this is not reached; the top tier is the safe side.
   return price[price.length - 1]?.price ?? 0;
+}
+
+/** Uncached prompt tokens of one modality (prompt details − cache details), at most `room`. */
+function uncachedModality(usage: UsageMetadataWire, name: string, room: number): number {
+  return Math.min(
+    room,
+    Math.max(0, modality(usage.promptTokensDetails, name) - modality(usage.cacheTokensDetails, name)),
+  );
 }
 
 function modality(details: ModalityCounts, name: string): number {

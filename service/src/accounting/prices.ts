@@ -3,10 +3,11 @@
  * when it is loaded, never on the hot path. Operators with negotiated prices point the gateway at a table of their own
  * in the same shape (docs/decisions/0005-price-table-as-data.md); cost.ts turns a call's usage into USD with it.
  *
- * Shape, per model: `input`, `output`, `cachedInput` and optional `audioInput`, each USD per 1M tokens, either one
- * number or tiers by prompt size: `[{ "maxPromptTokens": 200000, "price": 1.25 }, { "price": 2.5 }]` means prompts up
- * to 200,000 tokens pay 1.25 and larger ones pay 2.5 for every token of that kind in the request (Google bills a long
- * prompt's whole request at the higher rate, not just the tokens above the threshold).
+ * Shape, per model: `input`, `output`, `cachedInput` and optional `audioInput`, `imageInput`, `videoInput`, each USD
+ * per 1M tokens, either one number or tiers by prompt size: `[{ "maxPromptTokens": 200000, "price": 1.25 },
+ * { "price": 2.5 }]` means prompts up to 200,000 tokens pay 1.25 and larger ones pay 2.5 for every token of that kind
+ * in the request (Google bills a long prompt's whole request at the higher rate, not just the tokens above the
+ * threshold).
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
@@ -36,6 +37,9 @@ export interface ModelPrices {
   readonly cachedInput: Price;
   /** Uncached AUDIO prompt tokens, for models that price them apart; absent means the `input` price. */
   readonly audioInput?: Price;
+  /** Uncached IMAGE and VIDEO prompt tokens, likewise (gemini-embedding-2). */
+  readonly imageInput?: Price;
+  readonly videoInput?: Price;
 }
 
 export interface PriceTable {
@@ -113,6 +117,8 @@ const ModelPricesSchema = z.strictObject({
   output: PriceSchema,
   cachedInput: PriceSchema,
   audioInput: PriceSchema.optional(),
+  imageInput: PriceSchema.optional(),
+  videoInput: PriceSchema.optional(),
 });
 
 export const PriceTableSchema = z.strictObject({

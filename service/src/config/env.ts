@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { GEMINI_MODELS, MODEL_ID_PATTERN } from "../wire/gemini.js";
+import { DEFAULT_EMBEDDING_MODELS } from "../wire/models.js";
 import { parseCapacity, type Capacity } from "./capacity.js";
 
 /** Trace exporters (telemetry/tracing.ts implements them; named here so config does not import telemetry). */
@@ -55,8 +56,8 @@ export const ENV = {
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
 } as const;
 
-/** Models served unless GATEWAY_MODELS says otherwise. */
-export const DEFAULT_MODELS = GEMINI_MODELS;
+/** Models served unless GATEWAY_MODELS says otherwise: the current Gemini family and gemini-embedding-001. */
+export const DEFAULT_MODELS: readonly string[] = [...GEMINI_MODELS, ...DEFAULT_EMBEDDING_MODELS];
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 /** "a, b,c" → ["a", "b", "c"] (blanks dropped). */

@@ -15,6 +15,7 @@ import {
   type GenerateContentRequest,
 } from "../wire/gemini.js";
 import { CREATE_TIME_MARK, RESPONSE_ID_MARK, Template, type Prepared } from "./cache.js";
+import { EMBED_METHODS, handleEmbed } from "./embed.js";
 import { generateCandidates, promptText } from "./generate.js";
 import { endCall, failCall, finishCall, readBody, startCall, type Call } from "./http.js";
 import {
@@ -99,6 +100,7 @@ function route(call: Call, path: string, query: string): void {
 
   const injected = drawError(call.state);
   if (injected) return failCall(call, injectedError(call.state, injected));
+  if (EMBED_METHODS.has(r.method)) return handleEmbed(call, r);
 
   const stream = r.method === "streamGenerateContent";
   const sse = stream && params?.get("alt") === "sse";

@@ -5,9 +5,29 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { GatewayError } from "../wire/errors.js";
 import { GEMINI_MODELS, isModelMethod } from "../wire/gemini.js";
+import { EMBEDDING_MODELS, embeddingSpec } from "../wire/models.js";
 
-/** The current family plus an older pinned id clients still send. */
-export const KNOWN_MODELS: ReadonlySet<string> = new Set([...GEMINI_MODELS, "gemini-2.0-flash-001"]);
+/** The current family plus an older pinned id clients still send, and the embedding models of the catalogue. */
+export const KNOWN_MODELS: ReadonlySet<string> = new Set([
+  ...GEMINI_MODELS,
+  "gemini-2.0-flash-001",
+  ...EMBEDDING_MODELS,
+]);
+
+/**
+ * Whether a known model serves a method on this surface: generative models generate and count; embedding models
+ * embed — on the Developer API with embedContent and batchEmbedContents (and count), on Vertex with the one method
+ * their catalogue entry names (gemini-embedding-001: predict; gemini-embedding-2: embedContent).
+ */
+function serves(route: ModelRoute): boolean {
+  const spec = embeddingSpec(route.model);
+  if (!spec)
+    return (
+      route.method === "generateContent" || route.method === "streamGenerateContent" || route.method === "countTokens"
+    );
+  if (route.vertex) return route.method === spec.vertex.method;
+  return route.method === "embedContent" || route.method === "batchEmbedContents" || route.method === "countTokens";
+}
 
 export interface ModelRoute {
   vertex: boolean;
@@ -78,10 +98,20 @@ export function checkTarget(route: ModelRoute): GatewayError | null {
     return new GatewayError(
       404,
       "NOT_FOUND",
-      `Method "${route.method.slice(0, 64)}" is not supported by the emulator (generateContent, streamGenerateContent, countTokens).`,
+      `Method "${route.method.slice(0, 64)}" is not supported by the emulator (generateContent, streamGenerateContent, ` +
+        "countTokens, embedContent, batchEmbedContents, predict).",
     );
   }
-  if (KNOWN_MODELS.has(route.model)) return null;
+  if (KNOWN_MODELS.has(route.model) && serves(route)) return null;
+  if (route.vertex && KNOWN_MODELS.has(route.model)) {
+    // A known model asked for a method it does not serve (an embedding model asked to generate, or gemini-embedding-001
+    // asked for embedContent): Vertex's exact answer is unconfirmed; a 404 naming the method.
+    return new GatewayError(
+      404,
+      "NOT_FOUND",
+      `Publisher Model \`${route.resource.slice(0, 300)}\` does not support the ${route.method} method.`,
+    );
+  }
   if (route.vertex) {
     return new GatewayError(
       404,

@@ -21,7 +21,7 @@ import type { GuardVerdict } from "./guard.js";
 import type { RelayResult } from "./relay.js";
 import type { ValidatedBody } from "./validate.js";
 import type { Priority } from "../config/tenants.js";
-import type { ModelMethod } from "../wire/gemini.js";
+import type { ModelMethod, UsageMetadataWire } from "../wire/gemini.js";
 
 /** The client-facing API a request came in through. */
 export type Surface = "gemini" | "vertex" | "openai";
@@ -116,6 +116,11 @@ export interface Call {
   hold?: Hold | null;
   /** What was relayed from the upstream. */
   relayed?: RelayResult;
+  /**
+   * A call that failed without relaying anything, after some of its upstream calls had answered (gather.ts): what
+   * those used, which Google bills.
+   */
+  spent?: UsageMetadataWire;
   /** Set when the answer came from the response cache instead. */
   fromCache?: { kind: "hit" | "coalesced" | "stale"; entry: CacheEntry };
   /** The error answered (or, for a stream cut after it started, the reason it ended). */

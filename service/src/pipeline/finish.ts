@@ -50,6 +50,14 @@ export function createFinish(d: FinishDeps): (call: Call) => void {
         r.unpriced = r.cost === undefined;
       }
       if (r.tokens && r.tenant && r.model) d.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature);
+    } else if (call.spent) {
+      // Nothing relayed, but upstream calls that answered before the call failed are billed by Google (gather.ts).
+      r.tokens = tokenUsageOf(call.spent);
+      if (r.model) {
+        r.cost = costOf(d.prices, r.model, call.spent);
+        r.unpriced = r.cost === undefined;
+      }
+      if (r.tokens && r.tenant && r.model) d.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature);
     }
     if (call.fromCache && r.tenant && r.model) d.usage.addCacheHit(r.tenant, r.model, r.savedUsd, r.feature);
     if (call.hold) {

@@ -7,7 +7,13 @@
  * docs/lifecycle.md has the table in prose.
  */
 import { estimateTokens, type TokenEstimate } from "../accounting/estimate.js";
+import { errors } from "../wire/errors.js";
 import type { ModelMethod } from "../wire/gemini.js";
+import { embeddingSpec } from "../wire/models.js";
+import type { Surface } from "./call.js";
+import { estimateEmbed, validateEmbed, type EmbedMethod } from "./embed-request.js";
+import { embedPlan } from "./embed-vertex.js";
+import type { GatherPlan } from "./gather.js";
 import { requestBody, validateBody, type RequestAdditions, type ValidatedBody } from "./validate.js";
 
 export interface Operation {
@@ -17,8 +23,8 @@ export interface Operation {
   readonly upstreamMethod: ModelMethod;
   /** Relayed as a stream (chunks as they arrive) rather than one body. */
   readonly stream: boolean;
-  /** Parses and checks the body into the canonical request (400 when it is not one). */
-  validate(raw: Buffer): ValidatedBody;
+  /** Parses and checks the body into the canonical request (400 when it is not one), for the resolved model. */
+  validate(raw: Buffer, model: string): ValidatedBody;
   /** Screened by the guard stage (prompt-injection scan, the tenant's Model Armor policy). */
   readonly guarded: boolean;
   /**
@@ -26,12 +32,25 @@ export interface Operation {
    * undefined for an operation that is free and never admitted (countTokens).
    */
   readonly estimate:
-    ((doc: Readonly<Record<string, unknown>>, defaultOutputTokens: number) => TokenEstimate) | undefined;
+    ((doc: Readonly<Record<string, unknown>>, defaultOutputTokens: number, model: string) => TokenEstimate) | undefined;
   /** May be answered from, and stored in, the response cache. */
   readonly cacheable: boolean;
   /** The bytes sent upstream: the request with the gateway's additions (attribution labels, Model Armor). */
   upstreamBody(body: ValidatedBody, add: RequestAdditions): Buffer;
+  /**
+   * Which served models the operation serves (resolve answers 404 for the others); absent = every served model.
+   * Generation serves the generative models, embeddings the embedding models of the catalogue (wire/models.ts).
+   */
+  servesModel?(model: string): boolean;
+  /**
+   * For an operation whose answer is made from several upstream calls (embeddings fanned out per input): the calls
+   * and how their answers make the client's (gather.ts). Such an operation is routed and relayed by the gather stage;
+   * `upstreamMethod` then only names its trace span and `upstreamBody` is not called.
+   */
+  gather?(body: ValidatedBody, model: string, surface: Surface): GatherPlan;
 }
+
+const generative = (model: string) => embeddingSpec(model) === undefined;
 
 const generate = {
   validate: (raw: Buffer) => validateBody("generateContent", raw),
@@ -39,7 +58,29 @@ const generate = {
   estimate: estimateTokens,
   cacheable: true,
   upstreamBody: requestBody,
+  servesModel: generative,
 } as const;
+
+/**
+ * Embeddings, from either API (embed-request.ts): not guarded (a vector answers no instruction, so an injected prompt
+ * has nothing to hijack; Model Armor is a generateContent setting), admitted on their inputs alone, not cached (the
+ * cache replays one answer shape per request, and the same body means different shapes on the two surfaces), and
+ * gathered: one Vertex call per group of inputs the model takes (embed-vertex.ts).
+ */
+const embed = (name: EmbedMethod): Operation => ({
+  name,
+  upstreamMethod: name === "predict" ? "predict" : "embedContent",
+  stream: false,
+  validate: (raw, model) => validateEmbed(name, raw, model),
+  guarded: false,
+  estimate: estimateEmbed,
+  cacheable: false,
+  upstreamBody: () => {
+    throw errors.internal(); // gathered: embedPlan makes the upstream bodies
+  },
+  servesModel: (model) => embeddingSpec(model) !== undefined,
+  gather: embedPlan,
+});
 
 export const OPERATIONS: Readonly<Record<ModelMethod, Operation>> = {
   generateContent: { name: "generateContent", upstreamMethod: "generateContent", stream: false, ...generate },
@@ -59,10 +100,21 @@ export const OPERATIONS: Readonly<Record<ModelMethod, Operation>> = {
     estimate: undefined,
     cacheable: false,
     upstreamBody: requestBody,
+    servesModel: generative,
   },
+  embedContent: embed("embedContent"),
+  batchEmbedContents: embed("batchEmbedContents"),
+  predict: embed("predict"),
 };
 
 /** The operation a path's method names; undefined when the gateway serves no such operation. */
 export function operationOf(method: string): Operation | undefined {
   return Object.hasOwn(OPERATIONS, method) ? OPERATIONS[method as ModelMethod] : undefined;
+}
+
+/** The operations that serve a model, by name: what a model read lists as its supported methods. */
+export function operationsServing(model: string): ModelMethod[] {
+  return Object.values(OPERATIONS)
+    .filter((op) => !op.servesModel || op.servesModel(model))
+    .map((op) => op.name);
 }

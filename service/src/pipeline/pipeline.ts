@@ -31,7 +31,7 @@ import type { Call, ResolvedCall, RouteTarget } from "./call.js";
 import { callOptions, headerString } from "./call-options.js";
 import { createFinish } from "./finish.js";
 import { guard, injectionBlock, type GuardVerdict } from "./guard.js";
-import { operationOf, type Operation } from "./operations.js";
+import { operationOf, operationsServing, type Operation } from "./operations.js";
 import { OVERHEAD_HEADER, respondError } from "./respond.js";
 import { createServe } from "./serve.js";
 
@@ -78,6 +78,9 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
     const tenant = call.identity!.tenant;
     if (!MODEL_ID_PATTERN.test(model) || !servedModels.has(model)) throw errors.unknownModel(model);
     if (tenant.models && !tenant.models.has(model)) throw errors.modelNotAllowed(tenant.id, model);
+    if (operation.servesModel && !operation.servesModel(model)) {
+      throw errors.methodNotForModel(operation.name, model, operationsServing(model));
+    }
     call.record.model = model;
     return { operation, model, apiVersion: call.target.apiVersion! };
   }
@@ -111,7 +114,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
         call.resolved = resolveModel(call, operation, decoded.model);
       }
       const resolved = call.resolved!;
-      call.body = trace.stage("validate", () => operation.validate(raw));
+      call.body = trace.stage("validate", () => operation.validate(raw, resolved.model));
       r.promptSha256 = promptFingerprint(call.body.doc);
       call.verdict = trace.stage("guard", () => guardCall(call));
       call.options = callOptions(req.headers, call.identity.tenant, resolved, call.body, deps);

@@ -19,13 +19,16 @@ import { toGatewayError } from "../wire/errors.js";
 import type { AdmissionStage, Hold } from "./admit.js";
 import type { Call } from "./call.js";
 import { remainingSeconds } from "./call-options.js";
-import { relay } from "./relay.js";
+import { gather } from "./gather.js";
+import { relay, type RelayResult } from "./relay.js";
 import { OVERHEAD_HEADER, respondCached } from "./respond.js";
 import { attributionLabels } from "./validate.js";
 
 /** Response headers naming who served the call (`<provider>/<region>/<model>`) and after how many attempts. */
 export const UPSTREAM_HEADER = "x-gateway-upstream";
 export const ATTEMPTS_HEADER = "x-gateway-attempts";
+/** How many upstream calls made the answer, when more than one may (embeddings fanned out per input). */
+export const UPSTREAM_CALLS_HEADER = "x-gateway-upstream-calls";
 
 export interface ServeDeps {
   cache: ResponseCache;
@@ -50,6 +53,10 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
         ? genAiClientAttributes({ model: call.resolved!.model, method: call.resolved!.operation.upstreamMethod })
         : undefined,
     );
+    if (call.resolved!.operation.gather) {
+      call.relayed = await gatherAnswer(call, span); // several upstream calls, one answer (never cached)
+      return undefined;
+    }
     const routed = await route(call, span);
     if (!routed) return undefined; // every upstream failed and a stale answer was served
     call.relayed = await relayAnswer(call, routed, span, key !== undefined);
@@ -66,7 +73,7 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
         model: resolved!.model,
         priority: options!.priority,
         estimate: () => {
-          call.estimate = estimate(call.body!.doc, d.defaultOutputTokens);
+          call.estimate = estimate(call.body!.doc, d.defaultOutputTokens, resolved!.model);
           const cost = costOf(d.prices, resolved!.model, {
             promptTokenCount: call.estimate.prompt,
             candidatesTokenCount: call.estimate.output,
@@ -159,6 +166,37 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
       });
       span.setAttributes({ "http.response.status_code": routed.response.status });
       span.end(relayed.clientClosed ? "client closed the request" : relayed.streamError);
+      return relayed;
+    } catch (err) {
+      span.end(call.abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
+      throw err;
+    }
+  }
+
+  /** Stage: route + relay of an operation answered from several upstream calls (gather.ts). */
+  async function gatherAnswer(call: Call, span: SpanHandle): Promise<RelayResult> {
+    const { resolved, res, upstream } = call;
+    upstream.started = performance.now();
+    try {
+      const relayed = await gather(
+        call,
+        resolved!.operation.gather!(call.body!, resolved!.model, call.target.surface),
+        {
+          router: d.router,
+          cut: d.cut,
+          traceparent: span.traceparent(),
+          announce: (last, attempts, calls) => {
+            res.setHeader(UPSTREAM_HEADER, `${last.provider.name}/${last.provider.region}/${last.model}`);
+            res.setHeader(ATTEMPTS_HEADER, String(attempts));
+            res.setHeader(UPSTREAM_CALLS_HEADER, String(calls));
+            if (d.tracing.recording) {
+              span.setAttributes({ "gateway.upstream": last.provider.id, "gateway.attempts": attempts });
+            }
+          },
+        },
+      );
+      span.setAttributes({ "http.response.status_code": relayed.status });
+      span.end(relayed.status >= 400 ? `upstream answered HTTP ${relayed.status}` : undefined);
       return relayed;
     } catch (err) {
       span.end(call.abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);

@@ -13,7 +13,9 @@
 import { isUtf8 } from "node:buffer";
 import type { Tenant } from "../config/tenants.js";
 import { errors } from "../wire/errors.js";
+import type { EmbedBatch } from "./embed-request.js";
 import { normaliseFieldNames } from "../wire/field-names.js";
+import type { MessageName } from "../wire/request-messages.js";
 import {
   CountTokensRequestSchema,
   describeIssues,
@@ -37,31 +39,15 @@ export interface ValidatedBody {
   doc: Readonly<Record<string, unknown>>;
   /** countTokens in the Developer API's wrapped form, rewritten to the Vertex form (the only reshaping ever done). */
   rewritten: Buffer | undefined;
+  /** Embedding operations: the request's inputs, decoded from whichever API the client spoke (embed-request.ts). */
+  embed?: EmbedBatch;
 }
 
 export function validateBody(method: ModelMethod, received: Buffer): ValidatedBody {
-  let raw = received;
-  if (raw.length === 0) throw errors.invalidArgument("The request body is empty; send a JSON object.");
-  // JSON.parse would quietly turn invalid bytes into U+FFFD while we forward the original bytes: refuse them.
-  if (!isUtf8(raw)) throw errors.invalidJson("The request body is not valid UTF-8.");
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString("utf8"));
-  } catch (err) {
-    throw errors.invalidJson(syntaxErrorOf(err));
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    throw errors.invalidJson("The request body must be a JSON object.");
-  }
-  let record = doc as Record<string, unknown>;
-  if (mayHaveProtoNames(raw)) {
-    const normalised = normaliseFieldNames(
-      record,
-      method === "countTokens" ? "CountTokensRequest" : "GenerateContentRequest",
-    );
-    record = normalised.doc;
-    if (normalised.renamed) raw = Buffer.from(JSON.stringify(record));
-  }
+  const { raw, record } = parseRequest(
+    received,
+    method === "countTokens" ? "CountTokensRequest" : "GenerateContentRequest",
+  );
 
   if (method === "countTokens") {
     const parsed = CountTokensRequestSchema.safeParse(record);
@@ -80,6 +66,34 @@ export function validateBody(method: ModelMethod, received: Buffer): ValidatedBo
   const parsed = GenerateContentRequestSchema.safeParse(record);
   if (!parsed.success) throw errors.invalidArgument(`Invalid GenerateContentRequest: ${describeIssues(parsed.error)}`);
   return { method, raw, doc: record, rewritten: undefined };
+}
+
+/**
+ * A request body as a JSON object with its field names normalised (`message` names the request message, for which
+ * fields are renamed); `raw` is re-serialised when a name was renamed. 400 when it is empty, not UTF-8, not JSON or
+ * not an object.
+ */
+export function parseRequest(received: Buffer, message: MessageName): { raw: Buffer; record: Record<string, unknown> } {
+  let raw = received;
+  if (raw.length === 0) throw errors.invalidArgument("The request body is empty; send a JSON object.");
+  // JSON.parse would quietly turn invalid bytes into U+FFFD while we forward the original bytes: refuse them.
+  if (!isUtf8(raw)) throw errors.invalidJson("The request body is not valid UTF-8.");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString("utf8"));
+  } catch (err) {
+    throw errors.invalidJson(syntaxErrorOf(err));
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw errors.invalidJson("The request body must be a JSON object.");
+  }
+  let record = doc as Record<string, unknown>;
+  if (mayHaveProtoNames(raw)) {
+    const normalised = normaliseFieldNames(record, message);
+    record = normalised.doc;
+    if (normalised.renamed) raw = Buffer.from(JSON.stringify(record));
+  }
+  return { raw, record };
 }
 
 /** Fields the gateway adds to a generateContent request: attribution labels, and the tenant's Model Armor config. */

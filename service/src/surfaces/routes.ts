@@ -4,6 +4,8 @@
  *   POST /{v1|v1beta}/models/{model}:{method}                                        Gemini Developer API
  *   POST /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{method}   Vertex AI
  *   POST /{v1|v1beta1}/publishers/google/models/{m}:{method}                         Vertex AI, no project prefix
+ *   GET  /{v1|v1beta}/models[/{m}]                                                   model reads, Developer API
+ *   GET  /{v1|v1beta1}/publishers/google/models[/{m}]                                model reads, Vertex AI
  *   GET  /healthz, GET /readyz                                                       Cloud Run probes
  *   GET  /metrics                                                                    Prometheus, admin key only
  *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
@@ -25,6 +27,7 @@ import type { ModelCallHandler } from "../pipeline/pipeline.js";
 import { writeError, writeJson } from "../http/write.js";
 import type { RouteTarget } from "../pipeline/call.js";
 import { geminiTarget } from "./gemini.js";
+import type { ModelReads } from "./models.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
 import type { Registry } from "prom-client";
@@ -64,6 +67,8 @@ export interface AppOptions {
   /** The budget kill switch and its Pub/Sub push endpoint; undefined when not configured (404s naming the setting). */
   budget:
     { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
+  /** `GET …/models[/{model}]` on both surfaces (models.ts); undefined: those paths answer 405 like other GETs. */
+  models?: ModelReads;
   /** `GET /v1beta/openai/models[/{model}]` (surfaces/openai/models.ts); without it those paths answer 404. */
   openaiModels?: OpenAIModelsHandler;
 }
@@ -165,6 +170,15 @@ export function createApp(options: AppOptions): RequestListener {
         : errors.notFound(`${req.method} ${req.path}`),
     ),
   );
+
+  // Model reads (models.ts): `ai.models.list()` and `ai.models.get()` in both SDK modes.
+  if (options.models) {
+    const reads = options.models;
+    app.get("/:version/models", reads.list("developer"));
+    app.get("/:version/models/:model", reads.get("developer"));
+    app.get("/:version/publishers/google/models", reads.list("vertex"));
+    app.get("/:version/publishers/google/models/:model", reads.get("vertex"));
+  }
 
   // Model paths with another HTTP verb, then everything else (including a POST to a model path that did not match
   // MODEL_CALL_PATHS): Gemini-shaped 405/404, never express's HTML page.

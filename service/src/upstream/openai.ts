@@ -90,16 +90,17 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
     name: "openai",
     region: "external",
     slots: createConnectionSlots({ max: options.connections, upstream: id, onSaturated: options.onSaturated }),
-    supports: (model, method) => served(model) !== undefined && method !== "countTokens",
+    // Chat completions only: countTokens and the embedding methods (predict, embedContent) are never sent here.
+    supports: (model, method) => served(model) !== undefined && isGenerate(method),
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
       const model = served(req.model);
-      if (model === undefined || req.method === "countTokens") req.release(); // refused before anything is sent
+      if (model === undefined || !isGenerate(req.method)) req.release(); // refused before anything is sent
       if (model === undefined) throw errors.unknownModel(req.model);
-      if (req.method === "countTokens") {
+      if (!isGenerate(req.method)) {
         throw new GatewayError(
           501,
           "UNIMPLEMENTED",
-          `countTokens is not supported for model "${req.model}": its upstream is an OpenAI-compatible server.`,
+          `${req.method} is not supported for model "${req.model}": its upstream is an OpenAI-compatible server.`,
         );
       }
       const stream = req.method === "streamGenerateContent";
@@ -215,4 +216,8 @@ function geminiStream(res: Dispatcher.ResponseData, modelVersion: string): Upstr
       res.body.destroy(err);
     },
   };
+}
+
+function isGenerate(method: ModelMethod): boolean {
+  return method === "generateContent" || method === "streamGenerateContent";
 }

@@ -198,6 +198,14 @@ export const errors = {
     new GatewayError(404, "NOT_FOUND", `Model "${truncate(model, 128)}" is not served by this gateway.`),
   unsupportedMethod: (method: string) =>
     new GatewayError(404, "NOT_FOUND", `Method "${truncate(method, 64)}" is not supported by this gateway.`),
+  /** The model is served, but not by this method (an embedding model asked to generate, or the reverse). */
+  methodNotForModel: (method: string, model: string, serving: readonly string[]) =>
+    new GatewayError(
+      404,
+      "NOT_FOUND",
+      `Model "${truncate(model, 128)}" is not supported for ${truncate(method, 64)} on this gateway; it serves ` +
+        `${serving.join(", ") || "no method"}.`,
+    ),
   methodNotAllowed: (verb: string) =>
     new GatewayError(405, "INVALID_ARGUMENT", `HTTP method ${verb} is not allowed here.`),
   // 429

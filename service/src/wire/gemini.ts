@@ -74,8 +74,18 @@ export type CountTokensResponseWire = Pick<CountTokensResponse, "totalTokens" | 
   promptTokensDetails?: { modality: string; tokenCount: number }[];
 };
 
-/** The model methods both surfaces expose. */
-export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens"] as const;
+/**
+ * The model methods the surfaces expose: generation, and embeddings — the Developer API's `embedContent` and
+ * `batchEmbedContents`, Vertex's `predict` (text embedding models) and `embedContent` (one content per call).
+ */
+export const MODEL_METHODS = [
+  "generateContent",
+  "streamGenerateContent",
+  "countTokens",
+  "embedContent",
+  "batchEmbedContents",
+  "predict",
+] as const;
 export type ModelMethod = (typeof MODEL_METHODS)[number];
 export function isModelMethod(s: string): s is ModelMethod {
   return (MODEL_METHODS as readonly string[]).includes(s);

@@ -86,7 +86,11 @@ export type MessageName =
   | "RetrievalConfig"
   | "LatLng"
   | "SafetySetting"
-  | "ModelArmorConfig";
+  | "ModelArmorConfig"
+  | "EmbedContentRequest"
+  | "BatchEmbedContentsRequest"
+  | "EmbedContentConfig"
+  | "PredictRequest";
 
 export type FieldKind = typeof DATA | MessageName | { readonly map: MessageName };
 
@@ -308,6 +312,27 @@ export const REQUEST_MESSAGES: Readonly<Record<MessageName, Readonly<Record<stri
   LatLng: { latitude: DATA, longitude: DATA },
   SafetySetting: { category: DATA, threshold: DATA, method: DATA },
   ModelArmorConfig: { promptTemplateName: DATA, responseTemplateName: DATA },
+  // Embeddings (wire/embeddings.ts): the Developer API's and Vertex's embedContent, batchEmbedContents. Vertex's
+  // predict body is instances and parameters, both google.protobuf.Value: data, never renamed.
+  EmbedContentRequest: {
+    model: DATA,
+    content: "Content",
+    taskType: DATA,
+    title: DATA,
+    outputDimensionality: DATA,
+    autoTruncate: DATA,
+    embedContentConfig: "EmbedContentConfig",
+  },
+  BatchEmbedContentsRequest: { requests: "EmbedContentRequest" },
+  EmbedContentConfig: {
+    taskType: DATA,
+    title: DATA,
+    outputDimensionality: DATA,
+    autoTruncate: DATA,
+    documentOcr: DATA,
+    audioTrackExtraction: DATA,
+  },
+  PredictRequest: { instances: DATA, parameters: DATA },
 };
 
 /** The proto (snake_case) name of a field from its JSON name: `maxOutputTokens` → `max_output_tokens`. */
