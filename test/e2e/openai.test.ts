@@ -55,6 +55,7 @@ beforeAll(async () => {
     env: { GATEWAY_ADMIN_KEY_SHA256: sha256Hex(ADMIN_KEY) },
     tenants: [
       { id: "billing", models: ["*"] },
+      { id: "embed", models: ["*"] },
       // 60,000 tokens a minute drain at one token a millisecond: x-ratelimit-reset-tokens is the reservation, exactly.
       { id: "img", models: ["*"], limits: { tokensPerMinute: 60_000 } },
       { id: "txt", models: ["*"], limits: { tokensPerMinute: 60_000 } },
@@ -444,6 +445,64 @@ describe("accounting", () => {
       ["openai", "generateContent", FLASH],
       ["openai", "streamGenerateContent", "gemini-3-flash-preview"],
     ]);
+  });
+});
+
+describe("embeddings", () => {
+  const EMBED = "gemini-embedding-001";
+
+  it("answers one vector per input, in order, through the SDK's default base64 encoding and as floats", async () => {
+    const oai = client(stack, stack.keys.embed!);
+    const inputs = ["The quick brown fox", "jumps over", "the lazy dog"];
+    const res = await oai.embeddings.create({ model: EMBED, input: inputs, dimensions: 64 });
+    expect(res.object).toBe("list");
+    expect(res.model).toBe(EMBED);
+    expect(res.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(res.data.every((d) => d.embedding.length === 64)).toBe(true);
+    // gemini-embedding-001 takes one input per Vertex call: three inputs, three upstream calls.
+    expect(stack.emulator.requests().filter((r) => r.path.endsWith(`${EMBED}:predict`))).toHaveLength(3);
+    const single = await oai.embeddings.create({
+      model: EMBED,
+      input: inputs[1]!,
+      dimensions: 64,
+      encoding_format: "float",
+    });
+    // The same input embeds to the same vector, alone or in a batch (base64 carries float32 precision).
+    single.data[0]!.embedding.forEach((v, i) => expect(res.data[1]!.embedding[i]).toBeCloseTo(v, 6));
+    expect(res.usage.prompt_tokens).toBeGreaterThan(single.usage.prompt_tokens);
+    expect(res.usage.total_tokens).toBe(res.usage.prompt_tokens);
+
+    const day = (await usage(stack)).tenants.embed!;
+    expect(day.models[EMBED]).toMatchObject({
+      requests: 2,
+      tokens: { input: res.usage.prompt_tokens + single.usage.prompt_tokens, output: 0 },
+    });
+    expect(day.models[EMBED]!.usd).toBeGreaterThan(0);
+    expect(
+      audits(stack)
+        .filter((a) => a.tenant === "embed")
+        .map((a) => [a.surface, a.method, a.model]),
+    ).toEqual([
+      ["openai", "batchEmbedContents", EMBED],
+      ["openai", "batchEmbedContents", EMBED],
+    ]);
+  });
+
+  it("refuses token ids and models of the other kind, in OpenAI's shape", async () => {
+    const oai = client(stack, stack.keys.acme);
+    const ids = await apiError(oai.embeddings.create({ model: EMBED, input: [1, 2, 3] }));
+    expect(ids).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(ids.error).toMatchObject({ param: "input" });
+    expect(await apiError(oai.embeddings.create({ model: FLASH, input: "x" }))).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(
+      await apiError(oai.chat.completions.create({ model: EMBED, messages: [{ role: "user", content: "x" }] })),
+    ).toBeInstanceOf(OpenAI.NotFoundError);
+    const tooMany = await apiError(
+      oai.embeddings.create({ model: EMBED, input: Array.from({ length: 101 }, () => "x") }),
+    );
+    expect(tooMany).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(tooMany.message).toContain("at most 100");
+    expect(stack.emulator.stats().requests.total).toBe(0);
   });
 });
 

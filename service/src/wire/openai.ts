@@ -320,3 +320,24 @@ export interface OpenAIModelList {
   object: "list";
   data: OpenAIModel[];
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Embeddings (POST /embeddings; openai SDK `EmbeddingCreateParams`)
+
+export const EmbeddingsRequestSchema = z.strictObject({
+  model: z.string().min(1),
+  /** One text, several, or token ids (one list or several). */
+  input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
+  dimensions: z.number().int().min(1).nullish(),
+  encoding_format: z.enum(["float", "base64"]).nullish(),
+  user: z.string().nullish(),
+});
+export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequestSchema>;
+
+/** `{"object":"list","data":[{"object":"embedding","index","embedding"}],"model","usage"}`. */
+export interface EmbeddingsResponse {
+  object: "list";
+  data: { object: "embedding"; index: number; embedding: number[] | string }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}

@@ -8,8 +8,6 @@
  * consecutive tool messages one `user` content of functionResponse parts, named from the assistant tool call they
  * answer. Settings: see docs/openai-compatibility.md, which lists every field and what it becomes.
  */
-import { isUtf8 } from "node:buffer";
-import type { z } from "zod";
 import type { Content, Part } from "../../wire/gemini.js";
 import {
   ChatCompletionRequestSchema,
@@ -20,6 +18,7 @@ import {
 } from "../../wire/openai.js";
 import { invalidParam } from "./error-shape.js";
 import { toGeminiJsonSchema } from "./json-schema.js";
+import { parseBody } from "./parse.js";
 import { thinkingForEffort, thinkingFromGoogle, type ThinkingConfig } from "./reasoning.js";
 
 /** The Gemini request a chat completion becomes (plain JSON). */
@@ -50,42 +49,7 @@ export interface DecodedChat {
 
 /** The request body as a chat-completions request: JSON, then the schema (wire/openai.ts); a 400 otherwise. */
 export function parseChatRequest(raw: Buffer): ChatCompletionRequest {
-  if (!raw.length) throw invalidParam("messages", "The request body is empty; send a chat completions request.");
-  if (!isUtf8(raw)) throw invalidParam("body", "The request body is not valid UTF-8.");
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw invalidParam("body", "The request body is not valid JSON.");
-  }
-  const parsed = ChatCompletionRequestSchema.safeParse(json);
-  if (!parsed.success) throw issueError(parsed.error);
-  return parsed.data;
-}
-
-/** A zod failure as OpenAI states it: the first issue, its path as `param`. */
-function issueError(error: z.ZodError): Error {
-  const issue = error.issues[0]!;
-  const path = paramOf(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
-    const param = path ? `${path}.${key}` : key;
-    return invalidParam(param, `Unrecognized request argument supplied: ${param}`);
-  }
-  if (issue.code === "invalid_union" && issue.errors.length) {
-    // "Invalid input" says nothing: name what the most specific alternative wanted (e.g. a part's type).
-    const inner = issue.errors.flat().reduce((a, b) => (b.path.length > a.path.length ? b : a));
-    const at = paramOf([...issue.path, ...inner.path]);
-    return invalidParam(at, `Invalid value for ${at}: ${inner.message}.`);
-  }
-  return invalidParam(path || "body", `Invalid value for ${path || "the request"}: ${issue.message}.`);
-}
-
-/** A zod path in OpenAI's spelling: `messages[2].content[0].image_url`. */
-export function paramOf(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
+  return parseBody(raw, ChatCompletionRequestSchema, "chat completions");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -226,7 +190,8 @@ function userParts(content: string | ChatContentPart[], at: string): Part[] {
         if (!part.file.file_data) {
           throw invalidParam(
             `${where}.file`,
-            `${where}.file: send the file inline as file_data (a data URL); uploaded files (file_id) are not served here.`,
+            `${where}.file: send the file inline as file_data (a data URL); ` +
+              "uploaded files (file_id) are not served here.",
           );
         }
         return { inlineData: dataUrl(part.file.file_data, `${where}.file.file_data`) };

@@ -1,7 +1,7 @@
 /**
- * Answer direction of the OpenAI-compatible surface: Gemini answers as chat completions. A unary GenerateContentResponse
- * becomes one `chat.completion`; a stream's Gemini chunks become `chat.completion.chunk` events (ChunkTranslator, one
- * per call), ended by the usage chunk when the client asked for it and `[DONE]`.
+ * Answer direction of the OpenAI-compatible surface: Gemini answers as chat completions. A unary
+ * GenerateContentResponse becomes one `chat.completion`; a stream's Gemini chunks become `chat.completion.chunk`
+ * events (ChunkTranslator, one per call), ended by the usage chunk when the client asked for it and `[DONE]`.
  *
  * - Candidates are choices; text parts the message content, thought parts `reasoning_content`, functionCall parts
  *   `tool_calls` (arguments as a JSON string, an id Gemini gave or one derived from the response id) carrying the

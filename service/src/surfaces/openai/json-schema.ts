@@ -162,7 +162,8 @@ function rewrite(node: unknown, path: string, ctx: Context, stack: readonly stri
         const keyword = s.const !== undefined ? "const" : "enum";
         throw invalidParam(
           `${path}.${keyword}`,
-          `${path}.${keyword}: Gemini takes only strings and numbers (and null) as enum values, got ${JSON.stringify(v)}.`,
+          `${path}.${keyword}: Gemini takes only strings and numbers (and null) as enum values, ` +
+            `got ${JSON.stringify(v)}.`,
         );
       }
     }

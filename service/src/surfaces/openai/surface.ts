@@ -3,6 +3,7 @@
  * host:
  *
  *   POST /v1beta/openai/chat/completions    chat completions, unary or streamed (`stream`, `stream_options`)
+ *   POST /v1beta/openai/embeddings           embeddings, as the batchEmbedContents operation
  *   GET  /v1beta/openai/models[/{model}]     the models the key's tenant may use (models.ts)
  *
  * A chat completion is translated onto the operation table, never forwarded to Google's OpenAI endpoint: it runs as
@@ -15,11 +16,14 @@ import type { RouteTarget } from "../../pipeline/call.js";
 import type { ResponseEncoder } from "../../pipeline/encoder.js";
 import { errors, type ErrorEnvelope } from "../../wire/errors.js";
 import { chatToGemini, parseChatRequest } from "./chat-to-gemini.js";
-import { openAIErrorBytes } from "./error-shape.js";
+import { embeddingsToGemini, parseEmbeddingsRequest } from "./embeddings-to-gemini.js";
+import { openAIErrorBytes, toOpenAIError } from "./error-shape.js";
+import { toEmbeddingsResponse } from "./gemini-to-embeddings.js";
 import { ChunkTranslator, toChatCompletion, type ChatAnswerContext } from "./gemini-to-chat.js";
 
 export const OPENAI_PREFIX = "/v1beta/openai";
 export const OPENAI_CHAT_PATH = `${OPENAI_PREFIX}/chat/completions`;
+export const OPENAI_EMBEDDINGS_PATH = `${OPENAI_PREFIX}/embeddings`;
 
 /** Response header naming JSON Schema keywords dropped from tool or response schemas (json-schema.ts). */
 export const SCHEMA_DROPPED_HEADER = "x-gateway-schema-dropped";
@@ -89,6 +93,40 @@ export function openaiChatTarget(): RouteTarget {
         method: decoded.stream ? "streamGenerateContent" : "generateContent",
         headers: decoded.dropped.length ? { [SCHEMA_DROPPED_HEADER]: decoded.dropped.join(",") } : undefined,
       };
+    },
+  };
+}
+
+/**
+ * `POST /v1beta/openai/embeddings`: the batchEmbedContents operation (one vector per input, fanned out to Vertex by
+ * the embedding operation), its answer and usage as OpenAI's list (embeddings-to-gemini.ts, gemini-to-embeddings.ts).
+ */
+export function openaiEmbeddingsTarget(): RouteTarget {
+  const ctx = { model: "", base64: true };
+  const encoder: ResponseEncoder = {
+    unaryContentType: JSON_TYPE,
+    streamContentType: JSON_TYPE,
+    unary: (body, usage) => Buffer.from(JSON.stringify(toEmbeddingsResponse(body.toString("utf8"), usage, ctx))),
+    // Not a streaming operation: nothing is ever streamed through this encoder.
+    streamStart: () => "",
+    streamEvent: () => "",
+    streamEnd: () => "",
+    error: (envelope) => openAIErrorBytes(gatewayError(envelope)),
+    upstreamError: (_body, envelope) => openAIErrorBytes(envelope),
+    streamError: (envelope) => JSON.stringify(toOpenAIError(envelope)),
+  };
+  return {
+    surface: "openai",
+    version: "v1beta",
+    apiVersion: "v1beta1",
+    method: "batchEmbedContents",
+    model: undefined,
+    encoder,
+    decodeBody(raw) {
+      const decoded = embeddingsToGemini(parseEmbeddingsRequest(raw));
+      ctx.model = decoded.model;
+      ctx.base64 = decoded.base64;
+      return { model: decoded.model, raw: Buffer.from(JSON.stringify(decoded.request)) };
     },
   };
 }
