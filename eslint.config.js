@@ -35,7 +35,7 @@ function layerRule(index) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "coverage/", "bench/results/"] },
+  { ignores: ["node_modules/", "**/dist/", "coverage/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast in-process suites run in parallel; suites that spawn processes (gateway, redis-server) run one
-// file at a time so they do not fight the 2-core machine for CPU (see shared/reference/testing-notes.md).
+// Two projects: fast in-process suites run in parallel; suites that spawn processes (gateway, redis-server, the policy
+// pack, tsc) run one file at a time so they do not fight the 2-core machine for CPU (see
+// shared/reference/testing-notes.md), and only after the in-process suites (groupOrder), so a load test's gateways or a
+// compile never compete with timing-sensitive in-process suites (admission under overload). Same total time.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +11,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
           exclude: ["test/**/*.process.test.ts"],
           testTimeout: 20_000,
         },
@@ -17,6 +20,7 @@ export default defineConfig({
         test: {
           name: "process",
           include: ["test/**/*.process.test.ts"],
+          sequence: { groupOrder: 1 },
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -94,7 +94,8 @@ export const StackConfigSchema = z
     deletionProtection: bool,
 
     deployGateway: bool,
-    image: orPlaceholder(z.string().regex(IMAGE_REF, "must be name@sha256:<64 hex> or name:tag")),
+    // A release, not a setting: empty keeps what the stack runs (infra/release.ts).
+    image: optional(orPlaceholder(z.string().regex(IMAGE_REF, "must be name@sha256:<64 hex> or name:tag"))),
     collectorImage: z.string().regex(IMAGE_REF, "must be name@sha256:<64 hex> or name:tag"),
     minInstances: int(0, 100),
     maxInstances: int(1, 1000),
@@ -164,7 +165,7 @@ export const StackConfigSchema = z
       if (c.redisTier !== "STANDARD_HA") issue("redisTier", "must be STANDARD_HA in prod");
       if (c.regions.length < 2) issue("regions", "prod runs in two regions behind the load balancer");
       if (!c.domain) issue("domain", "is required in prod (the load balancer's certificate)");
-      if (!c.image.includes("@sha256:")) issue("image", "must be pinned by digest in prod (name@sha256:…)");
+      if (c.image && !c.image.includes("@sha256:")) issue("image", "must be pinned by digest in prod (name@sha256:…)");
     }
   });
 

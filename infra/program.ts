@@ -23,6 +23,7 @@ import { ProjectFoundation } from "./components/project.js";
 import { Registry } from "./components/registry.js";
 import { Secrets } from "./components/secrets.js";
 import { loadStackConfig, PROJECT_NAME, type StackConfig } from "./config.js";
+import { chooseImage, deployedImage, IMAGE_OUTPUT } from "./release.js";
 
 /** The labels every resource carries through the provider's defaultLabels (the guardrails require them). */
 export function requiredLabels(cfg: StackConfig): Record<string, string> {
@@ -40,6 +41,9 @@ export type StackOutputs = Record<string, pulumi.Input<unknown>>;
 export async function gatewayStack(): Promise<StackOutputs> {
   const cfg = loadStackConfig();
   const primary = primaryRegion(cfg);
+  // What this stack runs now is kept unless `image` asks for a change (infra/release.ts).
+  const release = chooseImage(cfg, await deployedImage());
+  if (release.change) await pulumi.log.warn(release.change);
 
   const provider = new gcp.Provider("gcp", {
     project: cfg.projectId,
@@ -79,6 +83,7 @@ export async function gatewayStack(): Promise<StackOutputs> {
         `gateway-${region}`,
         {
           region,
+          image: release.image!,
           identities,
           secrets,
           network,
@@ -105,6 +110,8 @@ export async function gatewayStack(): Promise<StackOutputs> {
     ...(edge ? { gatewayUrl: `https://${cfg.domain}`, loadBalancerIp: edge.address.address } : {}),
     ...(!edge && gateways[primary] ? { gatewayUrl: gateways[primary].service.uri } : {}),
     gatewayUrls,
+    // What runs; the next run without `image` keeps it (read back by infra/release.ts).
+    ...(release.image ? { [IMAGE_OUTPUT]: release.image } : {}),
     serviceAccounts: {
       runtime: identities.runtime.email,
       budgetPush: identities.budgetPush.email,

@@ -27,6 +27,8 @@ const COLLECTOR_LIMITS = { cpu: "1", memory: "512Mi" } as const;
 
 export interface GatewayArgs {
   region: string;
+  /** The gateway image, registry-relative (name@sha256:digest or name:tag): infra/release.ts decides it. */
+  image: string;
   identities: Identities;
   secrets: Secrets;
   network: Network;
@@ -116,7 +118,7 @@ export class Gateway extends pulumi.ComponentResource {
           containers: [
             {
               name: "gateway",
-              image: registry.image(cfg.image),
+              image: registry.image(args.image),
               ports: { name: "http1", containerPort: PORTS.http },
               envs,
               resources: {

@@ -32,6 +32,8 @@ export interface CapturedResource {
 export interface ProgramRun {
   resources: CapturedResource[];
   outputs: Record<string, unknown>;
+  /** The stacks whose outputs the program read (StackReference names). */
+  stackReferences: string[];
 }
 
 export interface RunOptions {
@@ -47,6 +49,12 @@ export interface RunOptions {
    * Values the provider would compute (e.g. a project's `number`), merged into a resource's mocked state: by default
    * every computed value stays unknown, as in a first preview.
    */
+  /**
+   * The outputs of this stack's last deployment, which the program reads back through a StackReference to itself
+   * (infra/release.ts). Offline runs cannot read state: by default a stack that runs OFFLINE_DEPLOYED_IMAGE. Pass `{}`
+   * for a stack never deployed.
+   */
+  deployed?: Record<string, unknown>;
   computed?: (resource: {
     type: string;
     name: string;
@@ -59,6 +67,9 @@ export const PROJECT = "gemini-gateway";
 export const UNKNOWN = "<unknown>";
 export const SECRET = "<secret>";
 const ALLOW_PLACEHOLDERS_ENV = "GGW_ALLOW_PLACEHOLDERS";
+/** What offline runs take a deployed stack to run (they cannot read its state): an obviously made-up digest. */
+export const OFFLINE_DEPLOYED_IMAGE = `gateway@sha256:${"0".repeat(64)}`;
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 /** The engine's stand-in for a value not known during preview. */
@@ -109,9 +120,16 @@ export function runProgram(stack: StackName, options: RunOptions = {}): Promise<
 async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRun> {
   const config = stackConfig(stack, options);
   const resources: CapturedResource[] = [];
+  const stackReferences: string[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        // The program reads this stack's last outputs back (a read, not a managed resource): not captured.
+        if (args.type === STACK_REFERENCE) {
+          stackReferences.push(String(args.inputs.name));
+          const outputs = options.deployed ?? { gatewayImage: OFFLINE_DEPLOYED_IMAGE };
+          return { id: String(args.inputs.name), state: { ...args.inputs, outputs, secretOutputNames: [] } };
+        }
         if (args.custom !== false) {
           resources.push({
             type: args.type,
@@ -130,6 +148,7 @@ async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRu
     PROJECT,
     stack,
     true,
+    "organization", // what a DIY backend (the GCS bucket) calls every stack's organization
   );
   // The mock monitor predates resource hooks (the propagation waits): accept their registration.
   const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
@@ -148,7 +167,7 @@ async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRu
     const exported = typeof module.default === "function" ? await (module.default as () => unknown)() : module;
     const outputs = (await resolveValue(exported)) as Record<string, unknown>;
     await settle(resources);
-    return { resources, outputs };
+    return { resources, outputs, stackReferences };
   } finally {
     if (previous === undefined) delete process.env[ALLOW_PLACEHOLDERS_ENV];
     else process.env[ALLOW_PLACEHOLDERS_ENV] = previous;
@@ -172,7 +191,8 @@ function clean(value: unknown): unknown {
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
     if (o.__pulumiUnknown === true) return UNKNOWN;
-    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return SECRET;
+    // A secret whose value is not known yet reads as unknown (newer SDKs wrap the unknown in the secret).
+    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return clean(o.value) === UNKNOWN ? UNKNOWN : SECRET;
     if (o[SECRET_SIG] === RESOURCE_SIG) return String(o.urn ?? UNKNOWN);
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, clean(v)]));
   }

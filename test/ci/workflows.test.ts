@@ -1,8 +1,8 @@
 /**
  * The GitHub Actions workflows: valid against GitHub's workflow schema (action-validator, the schema GitHub's own
  * editor uses), and shaped as the CI conventions require — tests and the offline check of every stack on pull requests,
- * a real preview with the policy pack, keyless authentication only, and prod deployed from dev's image digest after
- * approval in a protected environment.
+ * a real preview with the policy pack, keyless authentication only, and one image digest from build to prod: dev
+ * deployed with it, prod previewed with it, the approved plan applied. (Linting: lint.test.ts.)
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,8 +19,10 @@ const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 const text = (f: string) => readFileSync(`${DIR}/${f}`, "utf8");
 
 interface Step {
+  id?: string;
   uses?: string;
   run?: string;
+  if?: string;
   with?: Record<string, unknown>;
 }
 interface Job {
@@ -31,6 +33,9 @@ interface Job {
   steps: Step[];
 }
 const jobsOf = (f: string) => (yaml.load(text(f)) as { jobs: Record<string, Job> }).jobs;
+/** The `with:` of a job's pulumi/actions step that runs a command (not the install-only one). */
+const pulumiCommand = (job: Job) =>
+  job.steps.find((s) => s.uses?.startsWith("pulumi/actions") && s.with?.command)!.with!;
 
 describe("GitHub workflows", () => {
   it("exist, and every one is valid against GitHub's workflow schema", () => {
@@ -54,21 +59,72 @@ describe("GitHub workflows", () => {
     );
     const preview = jobs.preview!;
     expect(preview.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
-    const pulumi = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions"))!;
-    expect(pulumi.with).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
+    const pulumi = pulumiCommand(preview);
+    expect(pulumi).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
     expect(preview.permissions?.["id-token"]).toBe("write");
+    // prod is previewed with the digest dev runs; dev with none (it keeps what it runs).
+    const release = preview.steps.find((s) => s.id === "release")!;
+    expect(release.if).toBe("matrix.stack == 'prod'");
+    expect(release.run).toContain("pulumi stack output gatewayImage --stack dev");
+    expect(pulumi["config-map"]).toBe("${{ steps.release.outputs.config-map }}");
   });
 
-  it("deploys dev on merge, and prod only after approval, with the same image digest", () => {
+  it("one digest from build to prod: dev is deployed with it, prod previewed with it, and the approved plan applied", () => {
     const jobs = jobsOf("deploy.yml");
-    const up = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions"))!.with!;
-    expect(up(jobs["deploy-dev"]!)).toMatchObject({ command: "up", "stack-name": "dev", policyPacks: "policies" });
-    expect(up(jobs["deploy-prod"]!)).toMatchObject({ command: "up", "stack-name": "prod", policyPacks: "policies" });
+    const dev = pulumiCommand(jobs["deploy-dev"]!);
+    const preview = pulumiCommand(jobs["preview-prod"]!);
+    const prod = pulumiCommand(jobs["deploy-prod"]!);
+    expect(dev).toMatchObject({ command: "up", "stack-name": "dev", policyPacks: "policies" });
+    expect(preview).toMatchObject({ command: "preview", "stack-name": "prod", policyPacks: "policies" });
+    expect(prod).toMatchObject({ command: "up", "stack-name": "prod", policyPacks: "policies" });
+    const configMap = String(dev["config-map"]);
+    expect(configMap).toContain('"gemini-gateway:image": {"value": "gateway@${{ needs.build.outputs.digest }}"');
+    expect(preview["config-map"]).toBe(configMap);
+    expect(prod["config-map"]).toBe(configMap);
+    // The plan the approvers saw is the plan prod applies.
+    expect(preview.plan).toBe("prod-plan.json");
+    expect(prod.plan).toBe(preview.plan);
+    const upload = jobs["preview-prod"]!.steps.find((s) => s.uses?.startsWith("actions/upload-artifact"))!.with!;
+    const download = jobs["deploy-prod"]!.steps.find((s) => s.uses?.startsWith("actions/download-artifact"))!.with!;
+    expect(upload).toMatchObject({ name: download.name, path: preview.plan, overwrite: true });
     expect(jobs["deploy-prod"]!.environment).toBe("production");
-    expect(jobs["deploy-prod"]!.needs).toEqual(expect.arrayContaining(["build", "deploy-dev"]));
-    for (const job of ["deploy-dev", "deploy-prod"]) {
-      expect(String(up(jobs[job]!)["config-map"])).toContain("needs.build.outputs.digest");
+    expect(jobs["deploy-prod"]!.needs).toEqual(["build", "preview-prod"]);
+    expect(jobs["preview-prod"]!.needs).toEqual(["build", "deploy-dev"]);
+    expect(jobs["preview-prod"]!.environment).toBeUndefined(); // runs before approval, as the read-only identity
+  });
+
+  it("re-runs are idempotent: one immutable tag per commit, an existing one is reused, prod's copy is skipped", () => {
+    const jobs = jobsOf("deploy.yml");
+    const build = jobs.build!;
+    const existing = build.steps.find((s) => s.id === "existing")!;
+    expect(existing.run).toContain('gcloud artifacts docker images describe "$IMAGE:$GITHUB_SHA"');
+    const push = build.steps.find((s) => s.uses?.startsWith("docker/build-push-action"))!;
+    expect(push.if).toBe("steps.existing.outputs.digest == ''");
+    expect(push.with?.tags).toBe("${{ vars.DEV_REGISTRY }}/gateway:${{ github.sha }}");
+    const copy = jobs["deploy-prod"]!.steps.map((s) => s.run ?? "").join("\n");
+    expect(copy).toContain('gcloud artifacts docker images describe "$TARGET@$DIGEST"');
+    expect(copy).toMatch(/gcrane" cp "\$SOURCE" "\$TARGET:\$GITHUB_SHA"/);
+    expect(copy).not.toMatch(/gcloud artifacts docker images copy/); // no such command
+  });
+
+  it("every pulumi/actions step installs the CLI version in .pulumi-version, no older than the SDK", () => {
+    const pinned = readFileSync(".pulumi-version", "utf8").trim();
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    const sdk = (
+      JSON.parse(readFileSync("package.json", "utf8")) as { devDependencies: Record<string, string> }
+    ).devDependencies["@pulumi/pulumi"]!.replace(/^[\^~]/, "");
+    const [a, b] = [pinned, sdk].map((v) => v.split(".").map(Number));
+    expect(a![0]! * 1e6 + a![1]! * 1e3 + a![2]!).toBeGreaterThanOrEqual(b![0]! * 1e6 + b![1]! * 1e3 + b![2]!);
+    let steps = 0;
+    for (const f of files) {
+      for (const job of Object.values(jobsOf(f))) {
+        for (const step of job.steps.filter((s) => s.uses?.startsWith("pulumi/actions"))) {
+          expect(step.with?.["pulumi-version-file"]).toBe(".pulumi-version");
+          steps++;
+        }
+      }
     }
+    expect(steps).toBeGreaterThanOrEqual(5);
   });
 
   it("builds the image from the repository's Dockerfile", () => {

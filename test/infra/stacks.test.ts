@@ -234,7 +234,6 @@ describe("stacks", () => {
         "ingress",
         "template.containers[0].envs.GATEWAY_CAPACITY.value",
         "template.containers[0].envs.LOG_LEVEL.value",
-        "template.containers[0].image", // tag in dev, digest in prod
         "template.containers[0].resources.limits.cpu",
         "template.containers[0].resources.limits.memory",
         "template.scaling.maxInstanceCount",

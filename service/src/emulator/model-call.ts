@@ -281,7 +281,9 @@ function startStream(call: Call, plan: StreamPlan, sse: boolean, input: number):
         // The connection dies mid-stream (a crashed or preempted server): what was written is flushed, then the
         // socket closes without the response's end — the client sees a body cut short.
         finishCall(call, 200);
-        res.socket?.end();
+        // Node 24 flushes a response's first writes asynchronously: end the socket once they are out (an empty write's
+        // callback), or the client would see no response at all instead of a cut-short one.
+        res.write("", () => res.socket?.end());
         return;
       }
       const wait = delayMs(state, state.settings.latency.perChunkMs);
