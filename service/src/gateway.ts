@@ -13,6 +13,7 @@ import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
 import { answerClientError, createApp, type ReadinessCheck } from "./surfaces/routes.js";
 import { createModelReads } from "./surfaces/models.js";
+import { openaiModelsHandler } from "./surfaces/openai/models.js";
 import type { Logger } from "./telemetry/logger.js";
 import type { TokenSource } from "./upstream/credentials.js";
 import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams.js";
@@ -258,6 +259,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   ];
   const app = createApp({
     handleModelCall: handle,
+    openaiModels: openaiModelsHandler({ keyring, servedModels: config.models }),
     readiness,
     readinessDetails: () => ({ circuits: router.states() }),
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },

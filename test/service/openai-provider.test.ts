@@ -8,9 +8,9 @@ import {
   fromChatCompletion,
   toChatCompletionRequest,
   toGeminiError,
-  type ChatCompletion,
   type GeminiResponse,
 } from "../../service/src/upstream/openai-translate.js";
+import type { ChatCompletion } from "../../service/src/wire/openai.js";
 import { chatCompletionsUrl, createOpenAIProvider, type OpenAIProvider } from "../../service/src/upstream/openai.js";
 import type { UpstreamRequest, UpstreamResponse } from "../../service/src/upstream/provider.js";
 import { GatewayError, type ErrorEnvelope } from "../../service/src/wire/errors.js";

@@ -9,12 +9,23 @@
  */
 import { createHash } from "node:crypto";
 import type { Content, GenerationConfig, Part } from "../wire/gemini.js";
+import { valueForSchema } from "./schema-value.js";
+import { NO_THINKING, type ThinkingPlan } from "./thinking.js";
+import { declarationsOf, functionsToCall, signsCalls, thoughtSignature, type PlannedCall } from "./tools.js";
 
 export type FinishReasonName = "STOP" | "MAX_TOKENS";
 
 export interface CandidateOutput {
+  /** The answer's text (or JSON text) in pieces of one token; empty when the answer is function calls. */
   pieces: string[];
   finishReason: FinishReasonName;
+  /** Function calls instead of text (tools.ts). */
+  calls?: PlannedCall[];
+  /** Thought tokens spent (thinking.ts), and their text when the request asked to see them. */
+  thoughtTokens?: number;
+  thought?: string;
+  /** Gemini 3: the thought signature of this answer (on its first call, or its last part). */
+  signature?: string;
 }
 
 // 64 three-letter words, so that every piece but the first is exactly four characters (a space and a word) and the
@@ -104,7 +115,20 @@ export interface GenerateInput {
   systemInstruction?: { parts: Part[] } | undefined;
   generationConfig?: GenerationConfig | undefined;
   responseTokens: number;
+  tools?: readonly object[] | undefined;
+  toolConfig?: unknown;
+  thinking?: ThinkingPlan;
 }
+
+/** A JSON answer's text as pieces of four characters: one token each (tokens.ts's rule), so cuts land on tokens. */
+function jsonPieces(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 4) out.push(text.slice(i, i + 4));
+  return out;
+}
+
+/** Without a schema, a JSON answer is an object with the answer's words. */
+const DEFAULT_JSON_SCHEMA = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
 
 export function generateCandidates(input: GenerateInput): CandidateOutput[] {
   const cfg = input.generationConfig;
@@ -123,15 +147,58 @@ export function generateCandidates(input: GenerateInput): CandidateOutput[] {
   if (input.systemInstruction)
     for (const p of input.systemInstruction.parts) if (typeof p.text === "string") base.update("\u0002").update(p.text);
   if (cfg?.seed !== undefined) base.update(`\u0003${cfg.seed}`);
+  // What tools answered changes the answer (only requests that carry function responses hash them).
+  for (const c of input.contents)
+    for (const p of c.parts) if (p.functionResponse) base.update("\u0005").update(JSON.stringify(p.functionResponse));
+
+  const calling = functionsToCall(declarationsOf(input.tools), input.toolConfig, input.contents);
+  const mime = (cfg as { responseMimeType?: unknown } | undefined)?.responseMimeType;
+  const json = !calling && typeof mime === "string" && mime.startsWith("application/json");
+  const thinking = input.thinking ?? NO_THINKING;
 
   const out: CandidateOutput[] = [];
   for (let i = 0; i < n; i++) {
     const h = (i === n - 1 ? base : base.copy()).update(`\u0004${i}`).digest();
     const rand = sfc32(h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12));
-    const pieces = words(rand, count);
-    const cut = stops?.length ? cutAtStop(pieces, stops) : null;
-    if (cut) out.push({ pieces: cut, finishReason: "STOP" });
-    else out.push({ pieces, finishReason: truncated ? "MAX_TOKENS" : "STOP" });
+    let candidate: CandidateOutput;
+    if (calling) {
+      const calls = calling.map((d) => ({ name: d.name, args: argsFor(d.schema, rand) }));
+      candidate = { pieces: [], finishReason: "STOP", calls };
+    } else {
+      let pieces: string[];
+      let cut: boolean;
+      if (json) {
+        const schema = cfg?.responseJsonSchema ?? cfg?.responseSchema ?? DEFAULT_JSON_SCHEMA;
+        const all = jsonPieces(JSON.stringify(valueForSchema(schema, rand)));
+        pieces = max !== undefined && max < all.length ? all.slice(0, max) : all;
+        cut = pieces.length < all.length;
+      } else {
+        pieces = words(rand, count);
+        cut = truncated;
+      }
+      const stopped = stops?.length ? cutAtStop(pieces, stops) : null;
+      candidate = stopped
+        ? { pieces: stopped, finishReason: "STOP" }
+        : { pieces, finishReason: cut ? "MAX_TOKENS" : "STOP" };
+    }
+    if (thinking.tokens > 0) {
+      candidate.thoughtTokens = thinking.tokens;
+      if (thinking.include) {
+        const thoughtRand = sfc32(h.readUInt32LE(16), h.readUInt32LE(20), h.readUInt32LE(24), h.readUInt32LE(28));
+        candidate.thought = words(thoughtRand, thinking.tokens).join("");
+      }
+    }
+    if (signsCalls(input.model) && (candidate.calls || thinking.tokens > 0)) {
+      candidate.signature = thoughtSignature(`${input.model}|${h.toString("hex")}`);
+    }
+    out.push(candidate);
   }
   return out;
+}
+
+/** A function call's arguments: an object matching its parameter schema ({} for a function without one). */
+function argsFor(schema: unknown, rand: () => number): Record<string, unknown> {
+  if (schema === undefined) return {};
+  const v = valueForSchema(schema, rand);
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }

@@ -29,7 +29,9 @@ import {
 } from "./responses.js";
 import { checkAuth, checkTarget, parseModelPath, type ModelRoute } from "./routes.js";
 import { delayMs, drawError, isoNow, type EmulatorState } from "./state.js";
+import { thinkingPlan } from "./thinking.js";
 import { countPrompt } from "./tokens.js";
+import { checkThoughtSignatures } from "./tools.js";
 
 const INJECTED: Record<number, [GatewayError["status"], string]> = {
   400: ["INVALID_ARGUMENT", "Request contains an invalid argument."],
@@ -168,6 +170,17 @@ function prepare(call: Call, r: ModelRoute, json: unknown): Prepared | null {
     );
     return null;
   }
+  // Gemini 3: function calls of the current turn must come back with their thought signatures (tools.ts).
+  const unsigned = checkThoughtSignatures(r.model, body.contents);
+  if (unsigned) {
+    failCall(call, unsigned);
+    return null;
+  }
+  const thinking = thinkingPlan(r.model, body.generationConfig?.thinkingConfig);
+  if (thinking instanceof GatewayError) {
+    failCall(call, thinking);
+    return null;
+  }
   const prompt = countPrompt(body.contents, body.systemInstruction, body.tools);
   if (state.armor?.test(promptText(body.contents))) return { prompt, blocked: true, cands: null };
   const cands = generateCandidates({
@@ -176,6 +189,9 @@ function prepare(call: Call, r: ModelRoute, json: unknown): Prepared | null {
     systemInstruction: body.systemInstruction,
     generationConfig: body.generationConfig,
     responseTokens: state.settings.responseTokens,
+    tools: body.tools,
+    toolConfig: body.toolConfig,
+    thinking,
   });
   return { prompt, blocked: false, cands };
 }

@@ -4,10 +4,10 @@
  * server writes them without another pass. Typed against the SDK's response types via wire/gemini.ts.
  */
 import { BlockedReason, FinishReason, MediaModality, TrafficType } from "@google/genai";
-import type { Candidate } from "@google/genai";
+import type { Candidate, Part } from "@google/genai";
 import type { CountTokensResponseWire, GenerateContentResponseWire, UsageMetadataWire } from "../wire/gemini.js";
 import type { CandidateOutput } from "./generate.js";
-import type { Modality, PromptCount } from "./tokens.js";
+import { textTokens, type Modality, type PromptCount } from "./tokens.js";
 
 /** What is the same for every chunk of one response. */
 export interface ResponseMeta {
@@ -32,10 +32,11 @@ function promptDetails(prompt: PromptCount): UsageMetadataWire["promptTokensDeta
 }
 
 /** `candidates === null`: prompt counts only (Model Armor blocks, non-final Developer API chunks). */
-function usage(meta: ResponseMeta, prompt: PromptCount, candidates: number | null): UsageMetadataWire {
+function usage(meta: ResponseMeta, prompt: PromptCount, candidates: number | null, thoughts = 0): UsageMetadataWire {
   const u: UsageMetadataWire = { promptTokenCount: prompt.total };
   if (candidates !== null) u.candidatesTokenCount = candidates;
-  u.totalTokenCount = prompt.total + (candidates ?? 0);
+  if (thoughts > 0) u.thoughtsTokenCount = thoughts;
+  u.totalTokenCount = prompt.total + (candidates ?? 0) + thoughts;
   u.promptTokensDetails = promptDetails(prompt);
   if (candidates !== null) u.candidatesTokensDetails = [{ modality: MediaModality.TEXT, tokenCount: candidates }];
   if (meta.vertex) u.trafficType = TrafficType.ON_DEMAND;
@@ -57,22 +58,57 @@ function envelope(
   };
 }
 
-function candidate(text: string, index: number, finish: CandidateOutput["finishReason"] | null): Candidate {
-  const c: Candidate = { content: { role: "model", parts: [{ text }] } };
+function candidate(
+  text: string,
+  index: number,
+  finish: CandidateOutput["finishReason"] | null,
+  extra?: { thought?: string; calls?: boolean; from?: CandidateOutput; signature?: boolean },
+): Candidate {
+  const parts: Part[] = [];
+  if (extra?.thought) parts.push({ text: extra.thought, thought: true });
+  const calls = extra?.calls ? (extra.from?.calls ?? []) : [];
+  if (text || !calls.length) parts.push({ text });
+  for (const call of calls) parts.push({ functionCall: { name: call.name, args: call.args } });
+  // Gemini 3 signs the first function call of an answer, or, without calls, its last part.
+  const signature = extra?.signature ? extra.from?.signature : undefined;
+  if (signature) (calls.length ? parts[parts.length - calls.length]! : parts.at(-1)!).thoughtSignature = signature;
+  const c: Candidate = { content: { role: "model", parts } };
   if (finish) c.finishReason = FINISH[finish];
   c.index = index;
   return c;
 }
 
-export function outputTokens(cands: readonly CandidateOutput[]): number {
+/** Output tokens of a candidate's calls (tokens.ts: structured parts count as their JSON / 4). */
+function callTokens(c: CandidateOutput): number {
   let n = 0;
-  for (const c of cands) n += c.pieces.length;
+  for (const call of c.calls ?? [])
+    n += textTokens(JSON.stringify({ functionCall: { name: call.name, args: call.args } }));
   return n;
 }
 
+/** What `candidatesTokenCount` reports: text (or JSON) pieces and function calls. */
+function candidateTokens(cands: readonly CandidateOutput[]): number {
+  let n = 0;
+  for (const c of cands) n += c.pieces.length + callTokens(c);
+  return n;
+}
+
+function thoughtTokens(cands: readonly CandidateOutput[]): number {
+  let n = 0;
+  for (const c of cands) n += c.thoughtTokens ?? 0;
+  return n;
+}
+
+/** Every output token, thinking included (what the emulator's stats and quota count). */
+export function outputTokens(cands: readonly CandidateOutput[]): number {
+  return candidateTokens(cands) + thoughtTokens(cands);
+}
+
 export function fullResponse(meta: ResponseMeta, cands: readonly CandidateOutput[], prompt: PromptCount): string {
-  const list = cands.map((c, i) => candidate(c.pieces.join(""), i, c.finishReason));
-  return JSON.stringify(envelope(meta, list, usage(meta, prompt, outputTokens(cands))));
+  const list = cands.map((c, i) =>
+    candidate(c.pieces.join(""), i, c.finishReason, { thought: c.thought, calls: true, from: c, signature: true }),
+  );
+  return JSON.stringify(envelope(meta, list, usage(meta, prompt, candidateTokens(cands), thoughtTokens(cands))));
 }
 
 export interface StreamPlan {
@@ -95,22 +131,37 @@ export function streamPlan(
   let longest = 0;
   for (const c of cands) if (c.pieces.length > longest) longest = c.pieces.length;
   const count = Math.max(1, Math.ceil(longest / chunkTokens));
-  const total = outputTokens(cands);
+  const total = candidateTokens(cands);
+  const thoughts = thoughtTokens(cands);
   // Developer API: prompt counts on every chunk; Vertex: nothing until the last.
   const partialUsage = meta.vertex ? undefined : usage(meta, prompt, null);
-  const bodies: string[] = new Array<string>(count);
-  const tokens: number[] = new Array<number>(count);
+  const bodies: string[] = [];
+  const tokens: number[] = [];
+  // Thoughts first, in a chunk of their own (as Gemini streams thought summaries before the answer).
+  if (cands.some((c) => c.thought)) {
+    const list: Candidate[] = [];
+    cands.forEach((c, i) => {
+      if (c.thought) list.push({ content: { role: "model", parts: [{ text: c.thought, thought: true }] }, index: i });
+    });
+    bodies.push(JSON.stringify(envelope(meta, list, partialUsage)));
+    tokens.push(thoughts);
+  }
   for (let k = 0; k < count; k++) {
     const last = k === count - 1;
     const list: Candidate[] = [];
-    let n = 0;
+    let n = bodies.length === 0 && k === 0 ? thoughts : 0; // unseen thinking is spent before the first chunk
     for (let i = 0; i < cands.length; i++) {
-      const slice = cands[i]!.pieces.slice(k * chunkTokens, (k + 1) * chunkTokens);
-      n += slice.length;
-      if (slice.length || last) list.push(candidate(slice.join(""), i, last ? cands[i]!.finishReason : null));
+      const c = cands[i]!;
+      const slice = c.pieces.slice(k * chunkTokens, (k + 1) * chunkTokens);
+      n += slice.length + (last ? callTokens(c) : 0);
+      if (slice.length || last) {
+        list.push(
+          candidate(slice.join(""), i, last ? c.finishReason : null, { calls: last, from: c, signature: last }),
+        );
+      }
     }
-    bodies[k] = JSON.stringify(envelope(meta, list, last ? usage(meta, prompt, total) : partialUsage));
-    tokens[k] = n;
+    bodies.push(JSON.stringify(envelope(meta, list, last ? usage(meta, prompt, total, thoughts) : partialUsage)));
+    tokens.push(n);
   }
   return { bodies, tokens };
 }

@@ -21,10 +21,10 @@ import type { GuardVerdict } from "./guard.js";
 import type { RelayResult } from "./relay.js";
 import type { ValidatedBody } from "./validate.js";
 import type { Priority } from "../config/tenants.js";
-import type { UsageMetadataWire } from "../wire/gemini.js";
+import type { ModelMethod, UsageMetadataWire } from "../wire/gemini.js";
 
 /** The client-facing API a request came in through. */
-export type Surface = "gemini" | "vertex";
+export type Surface = "gemini" | "vertex" | "openai";
 
 /** What a surface decoded from a model-call request, before anything is checked. */
 export interface RouteTarget {
@@ -50,6 +50,10 @@ export interface RouteTarget {
 export interface DecodedBody {
   model: string;
   raw: Buffer;
+  /** The operation, when the body decides it (OpenAI's `stream: true`); else the target's. */
+  method?: ModelMethod;
+  /** Response headers the surface adds (e.g. what its translation dropped). */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The operation, resolved and allowed for the tenant. */

@@ -8,13 +8,18 @@
  * through an encoder: a surface owns its format, and nothing else writes a response.
  */
 import type { ErrorEnvelope } from "../wire/errors.js";
+import type { UsageMetadataWire } from "../wire/gemini.js";
 
 export interface ResponseEncoder {
   /** Content type of a successful unary answer, and of a stream. */
   readonly unaryContentType: string;
   readonly streamContentType: string;
-  /** A whole answer, given as the upstream's Gemini JSON bytes: sent unchanged (Gemini surfaces) or translated. */
-  unary(body: Buffer): Buffer;
+  /**
+   * A whole answer, given as the upstream's Gemini JSON bytes: sent unchanged (Gemini surfaces) or translated. `usage`
+   * is what the gateway read as the answer's usage, for answers whose body does not carry it (a gathered embedding
+   * answer); Gemini surfaces ignore it.
+   */
+  unary(body: Buffer, usage?: UsageMetadataWire): Buffer;
   /** Bytes before the first stream event (Google's progressive JSON array opens with "["). */
   streamStart(): string;
   /** One stream event, given as one Gemini chunk's JSON; `index` counts from 0. */

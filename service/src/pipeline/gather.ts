@@ -139,7 +139,7 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
     throw err;
   }
   const { body, usage } = answered;
-  const out = target.encoder.unary(body);
+  const out = target.encoder.unary(body, usage);
   res.writeHead(200, { "content-type": target.encoder.unaryContentType, "content-length": out.length });
   res.end(out);
   return {

@@ -95,7 +95,7 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       call.identity = trace.stage("authenticate", () => keyring.authenticate(req.headers, req.rawHeaders));
       r.tenant = call.identity.tenant.id;
       r.keyId = call.identity.keyId;
-      const operation = trace.stage("resolve", () => resolveOperation(target));
+      let operation = trace.stage("resolve", () => resolveOperation(target));
       r.method = operation.name;
       r.stream = operation.stream;
       // The model is in the path (Gemini surfaces), or in the body the surface decodes (decodeBody).
@@ -105,6 +105,12 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       if (target.decodeBody) {
         const decoded = trace.stage("decode", () => target.decodeBody!(raw));
         raw = decoded.raw;
+        if (decoded.method && decoded.method !== operation.name) {
+          operation = resolveOperation({ ...target, method: decoded.method });
+          r.method = operation.name;
+          r.stream = operation.stream;
+        }
+        for (const name in decoded.headers) res.setHeader(name, decoded.headers[name]!);
         call.resolved = resolveModel(call, operation, decoded.model);
       }
       const resolved = call.resolved!;

@@ -65,7 +65,7 @@ async function relayUnary(upstream: UpstreamResponse, res: ServerResponse, o: Re
   o.beforeHead(performance.now());
   const text = body.toString("utf8");
   const { usage, modelArmorBlock } = inspect(text);
-  const out = o.encoder.unary(body);
+  const out = o.encoder.unary(body, usage);
   res.writeHead(upstream.status, { "content-type": o.encoder.unaryContentType, "content-length": out.length });
   res.end(out);
   return {

@@ -43,7 +43,7 @@ export function respondCached(
     for (const [i, chunk] of chunks.entries()) text += encoder.streamEvent(chunk, i);
     out = Buffer.from(text + encoder.streamEnd(chunks.length));
   } else {
-    out = encoder.unary(Buffer.from(unaryBody(entry)));
+    out = encoder.unary(Buffer.from(unaryBody(entry)), entry.usage);
   }
   res.writeHead(200, {
     ...o.headers,

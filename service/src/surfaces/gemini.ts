@@ -16,7 +16,7 @@ import type { ErrorEnvelope } from "../wire/errors.js";
 const JSON_TYPE = "application/json; charset=UTF-8";
 
 /** The API versions each surface has, and the upstream version family each maps to. */
-const VERSIONS: Record<Surface, Record<string, "v1" | "v1beta1">> = {
+const VERSIONS: Record<Exclude<Surface, "openai">, Record<string, "v1" | "v1beta1">> = {
   gemini: { v1: "v1", v1beta: "v1beta1" },
   vertex: { v1: "v1", v1beta1: "v1beta1" },
 };

@@ -11,11 +11,14 @@
  *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
  *   GET  /admin/budget, POST /admin/budget/reset                                     budget kill switch, admin key only
  *   POST /internal/budget-alerts                                                     budget alerts (Pub/Sub push, OIDC)
+ *   POST /v1beta/openai/chat/completions, POST /v1beta/openai/embeddings             OpenAI-compatible surface
+ *   GET  /v1beta/openai/models[/{m}]                                                 its models, OpenAI's shape
  *
- * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions
- * before express sees the request: express's router and request decoration cost ~110 µs of CPU per call on this
- * machine, more than all the gateway's own stages (docs/benchmarks.md). express answers everything else: probes, 405
- * for other verbs on model paths, 404s, and router-level errors, all as Gemini error envelopes.
+ * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions (and
+ * the OpenAI surface's two paths, openai/surface.ts) before express sees the request: express's router and request
+ * decoration cost ~110 µs of CPU per call on this machine, more than all the gateway's own stages (docs/benchmarks.md).
+ * express answers everything else: probes, 405 for other verbs on model paths, 404s, and router-level errors, all as
+ * Gemini error envelopes.
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
@@ -33,6 +36,15 @@ import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
 import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
+import { writeOpenAIError } from "./openai/error-shape.js";
+import type { OpenAIModelsHandler } from "./openai/models.js";
+import {
+  OPENAI_CHAT_PATH,
+  OPENAI_EMBEDDINGS_PATH,
+  OPENAI_PREFIX,
+  openaiChatTarget,
+  openaiEmbeddingsTarget,
+} from "./openai/surface.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -64,6 +76,8 @@ export interface AppOptions {
     { budgetSwitch: BudgetSwitch; alerts: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
   /** `GET …/models[/{model}]` on both surfaces (models.ts); undefined: those paths answer 405 like other GETs. */
   models?: ModelReads;
+  /** `GET /v1beta/openai/models[/{model}]` (surfaces/openai/models.ts); without it those paths answer 404. */
+  openaiModels?: OpenAIModelsHandler;
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -144,6 +158,26 @@ export function createApp(options: AppOptions): RequestListener {
     }),
   );
 
+  // The OpenAI-compatible surface: its model list, and OpenAI-shaped 405/404 for everything else under its prefix.
+  app.get(`${OPENAI_PREFIX}/models`, (req, res) =>
+    options.openaiModels
+      ? options.openaiModels(req, res, undefined)
+      : writeOpenAIError(res, errors.notFound(`GET ${req.path}`)),
+  );
+  app.get(`${OPENAI_PREFIX}/models/*model`, (req, res) =>
+    options.openaiModels
+      ? options.openaiModels(req, res, (req.params as { model: string[] }).model.join("/"))
+      : writeOpenAIError(res, errors.notFound(`GET ${req.path}`)),
+  );
+  app.all(`${OPENAI_PREFIX}/*rest`, (req: Request, res: Response) =>
+    writeOpenAIError(
+      res,
+      req.path === OPENAI_CHAT_PATH || req.path === OPENAI_EMBEDDINGS_PATH
+        ? errors.methodNotAllowed(req.method)
+        : errors.notFound(`${req.method} ${req.path}`),
+    ),
+  );
+
   // Model reads (models.ts): `ai.models.list()` and `ai.models.get()` in both SDK modes.
   if (options.models) {
     const reads = options.models;
@@ -211,6 +245,9 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
       return errors.invalidArgument("The request URL or headers could not be parsed.");
     }
   }
+  // After the Gemini paths, so that they pay nothing for it: one string comparison on a miss.
+  if (path === OPENAI_CHAT_PATH) return openaiChatTarget();
+  if (path === OPENAI_EMBEDDINGS_PATH) return openaiEmbeddingsTarget();
   return undefined;
 }
 

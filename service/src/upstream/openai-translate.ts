@@ -12,123 +12,23 @@
  * Sampling hints without an OpenAI equivalent (topK, thinkingConfig, safetySettings, labels) are dropped instead: the
  * answer is still an answer to the prompt, and OpenAI itself rejects parameters it does not know.
  */
-import { z } from "zod";
 import { errors, GatewayError, statusForHttp, type ErrorDetail, type ErrorEnvelope } from "../wire/errors.js";
 import { describeIssues, GenerateContentRequestSchema, type Content, type Part } from "../wire/gemini.js";
+import {
+  ChatCompletionChunkSchema,
+  ChatCompletionSchema,
+  type ChatChunkToolCall,
+  type ChatCompletion,
+  type ChatCompletionRequest,
+  type ChatContentPart,
+  type ChatMessage,
+  type ChatTextPart,
+  type ChatTool,
+  type ChatToolCall,
+  type ChatUsage,
+} from "../wire/openai.js";
 // OpenAI servers frame events the same ways as Vertex (LF LF, CRLF CRLF).
 import { SseParser } from "../wire/sse.js";
-
-// ---------------------------------------------------------------------------------------------------------------
-// OpenAI request shapes (what we send)
-
-export interface ChatTextPart {
-  type: "text";
-  text: string;
-}
-export interface ChatImagePart {
-  type: "image_url";
-  image_url: { url: string };
-}
-export type ChatContentPart = ChatTextPart | ChatImagePart;
-
-export interface ChatToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
-
-export type ChatMessage =
-  | { role: "system"; content: string }
-  | { role: "user"; content: string | ChatContentPart[] }
-  | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
-  | { role: "tool"; tool_call_id: string; content: string };
-
-export interface ChatTool {
-  type: "function";
-  function: { name: string; description?: string; parameters?: Record<string, unknown> };
-}
-
-export type ChatToolChoice = "auto" | "none" | "required" | { type: "function"; function: { name: string } };
-
-export type ChatResponseFormat =
-  { type: "json_object" } | { type: "json_schema"; json_schema: { name: string; schema: Record<string, unknown> } };
-
-export interface ChatCompletionRequest {
-  model: string;
-  messages: ChatMessage[];
-  tools?: ChatTool[];
-  tool_choice?: ChatToolChoice;
-  temperature?: number;
-  top_p?: number;
-  max_tokens?: number;
-  stop?: string[];
-  n?: number;
-  seed?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  response_format?: ChatResponseFormat;
-  stream?: boolean;
-  stream_options?: { include_usage: boolean };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// OpenAI response shapes (what we read). Loose and nullish: servers differ in which fields they send as null.
-
-const UsageSchema = z.looseObject({
-  prompt_tokens: z.number(),
-  completion_tokens: z.number(),
-  total_tokens: z.number().nullish(),
-  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
-  completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
-});
-
-const ToolCallSchema = z.looseObject({
-  id: z.string().nullish(),
-  function: z.looseObject({ name: z.string(), arguments: z.string().nullish() }),
-});
-
-const ChatCompletionSchema = z.looseObject({
-  id: z.string().nullish(),
-  created: z.number().nullish(),
-  choices: z.array(
-    z.looseObject({
-      index: z.number().int().nullish(),
-      message: z.looseObject({
-        content: z.string().nullish(),
-        tool_calls: z.array(ToolCallSchema).nullish(),
-      }),
-      finish_reason: z.string().nullish(),
-    }),
-  ),
-  usage: UsageSchema.nullish(),
-});
-
-const ChunkToolCallSchema = z.looseObject({
-  index: z.number().int().nullish(),
-  id: z.string().nullish(),
-  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
-});
-
-const ChatCompletionChunkSchema = z.looseObject({
-  id: z.string().nullish(),
-  created: z.number().nullish(),
-  choices: z
-    .array(
-      z.looseObject({
-        index: z.number().int().nullish(),
-        delta: z
-          .looseObject({ content: z.string().nullish(), tool_calls: z.array(ChunkToolCallSchema).nullish() })
-          .nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: UsageSchema.nullish(),
-});
-
-/** A `chat.completion` object as read (unknown fields kept). */
-export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
-export type ChatUsage = z.infer<typeof UsageSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Gemini response shapes (what we write): the wire subset this translator produces.
@@ -407,7 +307,9 @@ function applyToolConfig(out: ChatCompletionRequest, toolConfig: Record<string, 
       // "Call one of these": exactly one is a named choice; several narrow the tool list and require a call.
       if (allowed.length === 1) out.tool_choice = { type: "function", function: { name: allowed[0]! } };
       else {
-        if (allowed.length && out.tools) out.tools = out.tools.filter((t) => allowed.includes(t.function.name));
+        if (allowed.length && out.tools) {
+          out.tools = (out.tools as ChatTool[]).filter((t) => allowed.includes(t.function.name));
+        }
         out.tool_choice = "required";
       }
       break;
@@ -685,7 +587,7 @@ export class ChatStreamTranslator {
  * Adds a streamed tool-call fragment. The first fragment of a call carries its id and name, the rest only argument
  * text; `index` says which call a fragment belongs to (servers that omit it send each call whole, or in order).
  */
-function addFragment(calls: CallDraft[], fragment: z.infer<typeof ChunkToolCallSchema>): void {
+function addFragment(calls: CallDraft[], fragment: ChatChunkToolCall): void {
   const name = fragment.function?.name ?? undefined;
   const args = fragment.function?.arguments ?? "";
   let call: CallDraft | undefined;
