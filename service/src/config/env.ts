@@ -50,6 +50,8 @@ export const ENV = {
   CACHE_TTL_SECONDS: "GATEWAY_CACHE_TTL_SECONDS", // how long a cached answer is served (a tenant may set its own)
   QUEUE_MAX: "GATEWAY_QUEUE_MAX", // calls one instance may hold waiting for capacity
   QUEUE_TIMEOUT_MS: "GATEWAY_QUEUE_TIMEOUT_MS", // a call's deadline when the client sends no X-Server-Timeout
+  ADMISSION: "GATEWAY_ADMISSION", // leased | per-call: how shared windows are consulted (quota/leased-windows.ts)
+  LEASE_MS: "GATEWAY_LEASE_MS", // how long a quota lease lasts before what is left of it goes back
   BUDGET_PUSH_AUDIENCE: "GATEWAY_BUDGET_PUSH_AUDIENCE", // the OIDC audience of budget alerts pushed by Pub/Sub
   BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
   BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
@@ -123,6 +125,8 @@ const EnvSchema = z
     [ENV.CACHE_TTL_SECONDS]: int(1, 30 * 86_400).default(300),
     [ENV.QUEUE_MAX]: int(0, 100_000).default(512),
     [ENV.QUEUE_TIMEOUT_MS]: int(0, 600_000).default(5_000),
+    [ENV.ADMISSION]: z.enum(["leased", "per-call"]).optional(),
+    [ENV.LEASE_MS]: int(200, 60_000).default(2_000),
     [ENV.BUDGET_PUSH_AUDIENCE]: z.string().min(1).optional(),
     [ENV.BUDGET_PUSH_SERVICE_ACCOUNT]: z
       .string()
@@ -215,6 +219,12 @@ export interface Config {
     readonly queueMax: number;
     /** How long a call may wait when the client sends no X-Server-Timeout. */
     readonly queueTimeoutMs: number;
+    /**
+     * leased: this instance holds leases on the shared windows and decides calls in memory (quota/leased-windows.ts);
+     * per-call: every call is one store round trip. Default leased with Redis, per-call in memory (one instance).
+     */
+    readonly admission: "leased" | "per-call";
+    readonly leaseMs: number;
   };
   readonly cache: {
     /** In-process tier (LRU) size; the shared tier is the store. */
@@ -311,6 +321,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       capacity,
       queueMax: e[ENV.QUEUE_MAX],
       queueTimeoutMs: e[ENV.QUEUE_TIMEOUT_MS],
+      admission: e[ENV.ADMISSION] ?? (e[ENV.REDIS_URL] ? "leased" : "per-call"),
+      leaseMs: e[ENV.LEASE_MS],
     },
     cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
