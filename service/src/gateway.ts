@@ -162,7 +162,12 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     spanProcessor: parts.spanProcessor,
   });
   const store =
-    parts.store ?? (await createStore({ redisUrl: config.quota.redisUrl, tlsCaFile: config.quota.redisTlsCaFile }));
+    parts.store ??
+    (await createStore({
+      redisUrl: config.quota.redisUrl,
+      tlsCaFile: config.quota.redisTlsCaFile,
+      cluster: config.quota.redisCluster,
+    }));
   let storeDownSince: number | undefined;
   let lastStoreLog = 0;
   // Presence: how many instances share the store, so that each takes its share of a limit when the store is down.

@@ -11,15 +11,16 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newKey, sha256Hex } from "../../service/src/config/tenants.js";
 import { startEmulator, type RunningEmulator } from "../../service/src/emulator/server.js";
+import { offerLoad } from "../support/load.js";
 import { spawnGateway, type GatewayProcess } from "../support/process.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { startDelayProxy, type DelayProxy } from "../support/delay-proxy.js";
 
 const R = 20; // requests per second
+const HI = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
 const DURATION_S = 10;
 const key = newKey();
 const tokenKey = newKey();
@@ -67,48 +68,13 @@ afterAll(async () => {
   await redis?.close();
 });
 
-/** Open-loop load, evenly spaced, round-robin over the three gateways; `during(i)` runs as request i is sent. */
-async function offer(
+/** Open-loop load over the three gateways (test/support/load.ts). */
+const offer = (
   rate: number,
   seconds: number,
   during?: (i: number) => void,
-  as: { key: string; body: string } = {
-    key,
-    body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
-  },
-): Promise<{ statuses: Record<number, number>; elapsedS: number }> {
-  const pools = gateways.map((g) => new Pool(g.url, { connections: 64 }));
-  const { body } = as;
-  const statuses: Record<number, number> = {};
-  const total = rate * seconds;
-  const started = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rate - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    during?.(i);
-    inflight.push(
-      pools[i % pools.length]!.request({
-        path: "/v1beta/models/gemini-2.5-flash:generateContent",
-        method: "POST",
-        headers: { "content-type": "application/json", "x-goog-api-key": as.key },
-        body,
-      }).then(
-        async (res) => {
-          await res.body.text();
-          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-        },
-        () => {
-          statuses[0] = (statuses[0] ?? 0) + 1; // no answer at all
-        },
-      ),
-    );
-  }
-  await Promise.all(inflight);
-  const elapsedS = (performance.now() - started) / 1000;
-  await Promise.all(pools.map((p) => p.close()));
-  return { statuses, elapsedS };
-}
+  as: { key: string; body: string } = { key, body: HI },
+) => offerLoad(gateways, rate, seconds, as, during);
 
 describe("a requests-per-second limit shared by three gateway processes", () => {
   it("admits R × duration (+ one burst and one lease per instance) of 3 R offered; the upstream sees no 429", async () => {

@@ -43,6 +43,7 @@ export const ENV = {
   USAGE_ANOMALY_MIN_TOKENS: "GATEWAY_USAGE_ANOMALY_MIN_TOKENS", // ...and above this many tokens in the minute
   REDIS_URL: "REDIS_URL", // shared quota state: redis://, rediss:// or a unix socket path; unset = in memory
   REDIS_TLS_CA_FILE: "REDIS_TLS_CA_FILE", // PEM of the server CA for rediss:// (Memorystore in-transit encryption)
+  REDIS_CLUSTER: "REDIS_CLUSTER", // true: REDIS_URL names a node of a Redis Cluster (Memorystore for Redis Cluster)
   STORE_FAILURE: "GATEWAY_STORE_FAILURE", // open | closed: what limits do while Redis is unreachable
   DEFAULT_OUTPUT_TOKENS: "GATEWAY_DEFAULT_OUTPUT_TOKENS", // output tokens reserved when a request sets no maximum
   CAPACITY: "GATEWAY_CAPACITY", // JSON: upstream capacity per model (and region) shared by all instances; see README
@@ -118,6 +119,10 @@ const EnvSchema = z
       .regex(/^(rediss?:\/\/|\/)/, "must be redis://…, rediss://… or the path of a unix socket")
       .optional(),
     [ENV.REDIS_TLS_CA_FILE]: z.string().min(1).optional(),
+    [ENV.REDIS_CLUSTER]: z
+      .enum(["true", "false"], { message: 'must be "true" or "false"' })
+      .transform((v) => v === "true")
+      .optional(),
     [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
     [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
     [ENV.CAPACITY]: z.string().min(1).optional(),
@@ -136,6 +141,13 @@ const EnvSchema = z
     [ENV.BUDGET_ALLOWLIST]: commaList().optional(),
   })
   .superRefine((env, ctx) => {
+    if (env[ENV.REDIS_CLUSTER] && !/^rediss?:\/\//.test(env[ENV.REDIS_URL] ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: [ENV.REDIS_CLUSTER],
+        message: "needs REDIS_URL as redis://host:port (or rediss://) of a cluster node",
+      });
+    }
     if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
       ctx.addIssue({ code: "custom", path: [ENV.REDIS_TLS_CA_FILE], message: "needs a rediss:// REDIS_URL" });
     }
@@ -207,6 +219,8 @@ export interface Config {
     /** Undefined: the in-memory store (one instance). */
     readonly redisUrl: string | undefined;
     readonly redisTlsCaFile: string | undefined;
+    /** REDIS_URL is a node of a Redis Cluster. */
+    readonly redisCluster: boolean;
     /**
      * open: while the store is unreachable, limit locally to this instance's share of each limit (the limit divided by
      * the instances last seen alive); closed: refuse limited tenants with 429.
@@ -316,6 +330,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     quota: {
       redisUrl: e[ENV.REDIS_URL],
       redisTlsCaFile: e[ENV.REDIS_TLS_CA_FILE],
+      redisCluster: e[ENV.REDIS_CLUSTER] ?? false,
       storeFailure: e[ENV.STORE_FAILURE],
       defaultOutputTokens: e[ENV.DEFAULT_OUTPUT_TOKENS],
       capacity,
