@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
 import { BatchStore } from "./batches.js";
 import { CacheStore } from "./caches.js";
-import { endCall, failCall, finishCall, readBody, startCall, type Call } from "./http.js";
+import { endCall, failCall, finishCall, startCall, type Call } from "./http.js";
 import { InteractionStore, interactionView, type InteractionRecord } from "./interactions.js";
 import { checkAuth } from "./routes.js";
 import type { EmulatorState } from "./state.js";
