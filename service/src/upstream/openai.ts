@@ -9,7 +9,6 @@
  */
 import type { Dispatcher } from "undici";
 import { errors, GatewayError } from "../wire/errors.js";
-import type { ModelMethod } from "../wire/gemini.js";
 import {
   ChatStreamTranslator,
   fromChatCompletion,

@@ -31,6 +31,11 @@ export interface UpstreamRequest {
   apiVersion: "v1" | "v1beta1";
   /** The exact bytes to send. */
   body: Buffer;
+  /**
+   * For a body that must name the upstream's own project and location (a context cache's `model`): made by the
+   * provider that sends it, from its `projects/{p}/locations/{l}`; used instead of `body`.
+   */
+  bodyFor?: (parent: string) => Buffer;
   /** Seconds the client allows (X-Server-Timeout), forwarded so the upstream can give up too. */
   serverTimeout: string | undefined;
   /** W3C trace context of the upstream span, so the trace continues at the provider; undefined when not tracing. */

@@ -69,7 +69,12 @@ export function createVertexProvider(options: VertexOptions): Provider {
             : `${pathPrefix}/${req.apiVersion}/${resource}${req.model}:${req.method}${query}`,
           method: r ? r.verb : "POST",
           headers,
-          body: r && (r.verb === "GET" || r.verb === "DELETE") ? undefined : req.body,
+          body:
+            r && (r.verb === "GET" || r.verb === "DELETE")
+              ? undefined
+              : req.bodyFor
+                ? req.bodyFor(location.slice(0, -1))
+                : req.body,
           signal: req.signal,
         });
         releaseWhenClosed(res.body, req.release);

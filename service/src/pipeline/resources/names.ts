@@ -50,7 +50,11 @@ export function modelName(scope: ClientScope, model: string, withParent = false)
  * An upstream cache as the client's API names it: its name and model in the client's form (never the gateway's own
  * project), every other field as the upstream wrote it.
  */
-export function cacheForClient(doc: Record<string, unknown>, scope: ClientScope, model: string): Record<string, unknown> {
+export function cacheForClient(
+  doc: Record<string, unknown>,
+  scope: ClientScope,
+  model: string,
+): Record<string, unknown> {
   const id = typeof doc.name === "string" ? idOf(doc.name) : "";
   return { ...doc, name: cacheName(scope, id), model: modelName(scope, model, true) };
 }
