@@ -183,6 +183,47 @@ describe("batch jobs", () => {
   });
 });
 
+describe("interactions are metered like model calls", () => {
+  const audit = () =>
+    stack.logs
+      .filter((l) => l.includes('"gateway-audit"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => String(r.method).startsWith("interactions."));
+
+  it("an audit record with usage and cost per interaction; a cut stream is charged what was relayed", async () => {
+    const ai = developerClient(stack.gateway.url, stack.keys.acme);
+    const whole = await ai.interactions.create({ model: MODEL, input: "Count the crabs." });
+    const record = audit().at(-1)!;
+    expect(record).toMatchObject({
+      tenant: "acme",
+      model: MODEL,
+      method: "interactions.create",
+      httpRequest: { status: 200 },
+    });
+    expect(record.tokens).toMatchObject({ output: whole.usage!.total_output_tokens });
+    expect(record.costUsd).toBeGreaterThan(0);
+
+    stack.emulator.configure({ streamBreakAfterChunks: 4 }); // created, start, two deltas, then the connection dies
+    try {
+      const res = await postJson(
+        `${stack.gateway.url}/v1beta/interactions`,
+        { model: MODEL, input: "Count the crabs, streamed.", stream: true },
+        { "x-goog-api-key": stack.keys.acme },
+      );
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('"event_type":"error"');
+    } finally {
+      stack.emulator.configure({ streamBreakAfterChunks: null });
+    }
+    const cut = await settle(
+      async () => audit().at(-1)!,
+      (r) => r.method === "interactions.stream",
+    );
+    expect(cut).toMatchObject({ method: "interactions.stream", usageEstimated: true });
+    expect((cut.tokens as { output: number }).output).toBe(16); // two deltas of 8 words, 1 token each
+  });
+});
+
 describe("/admin/usage", () => {
   it("shows the cache, interaction and batch spend per tenant, cache storage apart", async () => {
     // A cache kept for an hour: its storage (tokens × 1 h × $1 per 1M tokens per hour) is charged at creation; the
