@@ -37,6 +37,11 @@ import { createCoalescer } from "./cache/coalesce.js";
 import { createBudgetSwitch } from "./budget/kill-switch.js";
 import { budgetAlertsHandler } from "./surfaces/budget-alerts.js";
 import { createPushVerifier } from "./budget/push-auth.js";
+import { createGcsStaging } from "./upstream/storage.js";
+import { createResourceSurface } from "./surfaces/resources.js";
+import { createLightRunner } from "./pipeline/resources/light.js";
+import type { ResourceDeps } from "./pipeline/resources/context.js";
+import { readBody } from "./http/read-body.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
@@ -240,6 +245,28 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const storeProbe = setInterval(() => void heartbeat(), 1000);
   storeProbe.unref();
   const keyring = createKeyring(parts.tenants);
+  const prices = loadPriceTable(config.pricesFile);
+  // Tenant-owned resources: the ownership registry lives in the shared store; batch jobs stage in Cloud Storage (in
+  // emulator mode, the emulator's own).
+  const storageBaseUrl =
+    config.batch.storageBaseUrl ??
+    (config.upstream.kind === "emulator" ? (parts.upstreamBaseUrl ?? config.upstream.baseUrl) : undefined);
+  const resources: ResourceDeps = {
+    registry: store.resources,
+    usage,
+    prices,
+    staging:
+      config.batch.bucket === undefined
+        ? undefined
+        : createGcsStaging({
+            bucket: config.batch.bucket,
+            baseUrl: storageBaseUrl,
+            projectId: config.upstream.project,
+          }),
+    kv: store.kv,
+    logger,
+    now: () => Date.now(),
+  };
   const handle = createPipeline({
     keyring,
     admission,
@@ -257,7 +284,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       },
     }),
     coalescer: createCoalescer({ kv: store.kind === "redis" ? store.kv : undefined, leaseMs: COALESCE_LEASE_MS }),
-    prices: loadPriceTable(config.pricesFile),
+    prices,
+    resources,
     tracing,
     record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
     logger,
@@ -276,6 +304,16 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   ];
   const app = createApp({
     handleModelCall: handle,
+    resources: createResourceSurface({
+      handleModelCall: handle,
+      runLight: createLightRunner({
+        keyring,
+        router,
+        deps: resources,
+        upstreamTimeoutMs: config.upstream.timeoutMs,
+        readBody: (req) => readBody(req, config.body),
+      }),
+    }),
     openaiModels: openaiModelsHandler({ keyring, servedModels: config.models }),
     readiness,
     readinessDetails: () => ({ circuits: router.states() }),

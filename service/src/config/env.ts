@@ -57,6 +57,8 @@ export const ENV = {
   BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
   BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
+  BATCH_BUCKET: "GATEWAY_BATCH_BUCKET", // Cloud Storage bucket where batch jobs are staged (infra's batch bucket)
+  STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL", // Cloud Storage JSON API endpoint override (the emulator's, in tests)
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise: the current Gemini family and gemini-embedding-001. */
@@ -139,6 +141,11 @@ const EnvSchema = z
       .optional(),
     [ENV.BUDGET_BATCH_THRESHOLD]: z.coerce.number().gt(0).max(1).default(0.8),
     [ENV.BUDGET_ALLOWLIST]: commaList().optional(),
+    [ENV.BATCH_BUCKET]: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "must be a Cloud Storage bucket name")
+      .optional(),
+    [ENV.STORAGE_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_CLUSTER] && !/^rediss?:\/\//.test(env[ENV.REDIS_URL] ?? "")) {
@@ -245,6 +252,11 @@ export interface Config {
     readonly maxBytes: number;
     readonly ttlSeconds: number;
   };
+  /**
+   * Batch jobs' staging bucket and the Cloud Storage endpoint; in emulator mode both default to the emulator's own
+   * Cloud Storage (bucket `gateway-batch`). Undefined bucket: batch jobs answer 503 naming the setting.
+   */
+  readonly batch: { readonly bucket: string | undefined; readonly storageBaseUrl: string | undefined };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -340,6 +352,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       leaseMs: e[ENV.LEASE_MS],
     },
     cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
+    batch: {
+      bucket: e[ENV.BATCH_BUCKET] ?? (kind === "emulator" ? "gateway-batch" : undefined),
+      storageBaseUrl: e[ENV.STORAGE_BASE_URL]?.replace(/\/+$/, ""),
+    },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],
