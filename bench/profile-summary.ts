@@ -58,7 +58,9 @@ for (const [id, us] of selfUs) {
   const n = byId.get(id)!;
   if (idle(n)) continue;
   busyUs += us;
-  const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(service|node_modules)\//, "$1/")}:${n.callFrame.lineNumber + 1}` : "";
+  const where = n.callFrame.url
+    ? `${n.callFrame.url.replace(/^.*\/(service|node_modules)\//, "$1/")}:${n.callFrame.lineNumber + 1}`
+    : "";
   const key = `${name(n)} ${where}`.trim();
   byFunction.set(key, (byFunction.get(key) ?? 0) + us);
   byArea.set(area(n), (byArea.get(area(n)) ?? 0) + us);
@@ -81,7 +83,9 @@ for (const [id, us] of selfUs) {
 
 const pct = (us: number) => `${((100 * us) / busyUs).toFixed(1).padStart(5)}%`;
 const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
-console.log(`${file}: ${(busyUs / 1000).toFixed(0)} ms busy of ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms profiled\n`);
+console.log(
+  `${file}: ${(busyUs / 1000).toFixed(0)} ms busy of ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms profiled\n`,
+);
 console.log("Self time by area");
 for (const [k, us] of sorted(byArea)) console.log(`  ${pct(us)}  ${k}`);
 console.log(`\nSelf time by function (top ${top})`);
