@@ -106,3 +106,11 @@ export function stateOf(c: Window, outstanding: number): WindowState {
   const remaining = Math.floor((burstOf(c) * c.periodMs - outstanding) / c.periodMs);
   return { key: c.key, limit: c.limit, remaining: Math.max(0, remaining), resetMs: drainMs(outstanding, c.limit) };
 }
+
+/** Tally amounts: finite numbers, at least one field. */
+export function checkTally(amounts: Readonly<Record<string, number>>, ttlMs: number): void {
+  checkTtl(ttlMs);
+  for (const [field, amount] of Object.entries(amounts)) {
+    if (!Number.isFinite(amount)) throw new RangeError(`tally field ${field}: amount must be finite, got ${amount}`);
+  }
+}
