@@ -54,6 +54,8 @@ export const ENV = {
   BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
   BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
+  PROMPTS_DIR: "GATEWAY_PROMPTS_DIR", // the prompts folder (docs/prompts.md); npm start / the image use ./prompts
+  FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS", // how long after a prompt call its feedback is taken
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise: the current Gemini family and gemini-embedding-001. */
@@ -130,6 +132,8 @@ const EnvSchema = z
       .optional(),
     [ENV.BUDGET_BATCH_THRESHOLD]: z.coerce.number().gt(0).max(1).default(0.8),
     [ENV.BUDGET_ALLOWLIST]: commaList().optional(),
+    [ENV.PROMPTS_DIR]: z.string().min(1).optional(),
+    [ENV.FEEDBACK_WINDOW_SECONDS]: int(60, 90 * 86_400).default(7 * 86_400),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
@@ -221,6 +225,8 @@ export interface Config {
     readonly maxBytes: number;
     readonly ttlSeconds: number;
   };
+  /** Prompt templates: the folder (undefined: none) and how long feedback on a call is accepted. */
+  readonly prompts: { readonly dir: string | undefined; readonly feedbackWindowSeconds: number };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -313,6 +319,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       queueTimeoutMs: e[ENV.QUEUE_TIMEOUT_MS],
     },
     cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
+    prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],
