@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       tenants: tenants.length,
       models: config.models,
       metrics: gateway.metricsUrl ?? "off",
+      prompts: config.prompts.dir ?? "none",
     },
     `gateway listening on ${gateway.listening}, reachable at ${gateway.url}`,
   );
