@@ -145,6 +145,32 @@ describe("versions are immutable", () => {
   });
 });
 
+describe("label moves across instances", () => {
+  it("reach another instance sharing the store within its cache time, and the file's label while the store is down", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore({ now: () => now });
+    const a = createPromptState({ kv: store.kv, now: () => now });
+    const b = createPromptState({ kv: store.kv, now: () => now });
+    const prompt = registry.prompts.get("support-answer")!;
+    const onB = createPromptResolver(registry, b);
+    expect(await onB.labelVersion(prompt, "production")).toEqual({ version: 1, source: "file" });
+    await a.moveLabel("support-answer", "production", 2, "admin");
+    expect(await createPromptResolver(registry, a).labelVersion(prompt, "production")).toEqual({
+      version: 2,
+      source: "store",
+    }); // the instance that moved it: at once
+    expect((await onB.labelVersion(prompt, "production")).version).toBe(1); // another: its cached read, for ≤ 1 s
+    now += 1001;
+    expect((await onB.labelVersion(prompt, "production")).version).toBe(2);
+    await a.clearLabel("support-answer", "production");
+    now += 1001;
+    expect(await onB.labelVersion(prompt, "production")).toEqual({ version: 1, source: "file" });
+    await store.close(); // the store is gone: the repository's labels still answer
+    const fresh = createPromptResolver(registry, createPromptState({ kv: store.kv, now: () => now }));
+    expect(await fresh.labelVersion(prompt, "production")).toEqual({ version: 1, source: "file" });
+  });
+});
+
 describe("assignment", () => {
   const x = {
     holdout: 0.1,
