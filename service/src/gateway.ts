@@ -28,6 +28,7 @@ import { createTracing } from "./telemetry/tracing.js";
 import { createUsageWatch } from "./telemetry/usage-watch.js";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createAdmission } from "./pipeline/admit.js";
+import { createLeasedWindows, DEFAULT_LEASES } from "./quota/leased-windows.js";
 import { createUsageLedger } from "./accounting/usage.js";
 import { createStore, type Store } from "./store/index.js";
 import { StoreUnavailableError } from "./store/store.js";
@@ -167,7 +168,12 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     spanProcessor: parts.spanProcessor,
   });
   const store =
-    parts.store ?? (await createStore({ redisUrl: config.quota.redisUrl, tlsCaFile: config.quota.redisTlsCaFile }));
+    parts.store ??
+    (await createStore({
+      redisUrl: config.quota.redisUrl,
+      tlsCaFile: config.quota.redisTlsCaFile,
+      cluster: config.quota.redisCluster,
+    }));
   let storeDownSince: number | undefined;
   let lastStoreLog = 0;
   // Presence: how many instances share the store, so that each takes its share of a limit when the store is down.
@@ -182,8 +188,19 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       logger,
     });
   budgetSwitch?.start();
+  // Leased admission decides calls in memory against leases on the shared windows (quota/leased-windows.ts).
+  const leases =
+    config.quota.admission === "leased"
+      ? createLeasedWindows(store.windows, {
+          ...DEFAULT_LEASES,
+          leaseMs: config.quota.leaseMs,
+          onError: (err) => {
+            if (err instanceof StoreUnavailableError) storeError(err);
+          },
+        })
+      : undefined;
   const admission = createAdmission({
-    store,
+    store: leases ? { ...store, windows: leases } : store,
     storeFailure: config.quota.storeFailure,
     reservationTtlMs: config.upstream.timeoutMs + 60_000,
     models: config.models,
@@ -373,6 +390,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       await metricsServer?.close();
       clearInterval(storeProbe);
       budgetSwitch?.stop();
+      await leases?.drain(); // what this instance leased and did not spend goes back to the fleet
       if (!parts.store) await store.close();
       await tracing.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export failed"));
       return cut;

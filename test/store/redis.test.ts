@@ -55,7 +55,7 @@ describe("redis store", () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
-  it("keeps every key under the prefix, with one hash tag per script's keys", async () => {
+  it("keeps every key under the prefix, with a hash tag per window, record, counter and entry", async () => {
     const store = await open({ prefix: "keys-test:" });
     const win = { key: "acme:rpm", limit: 10, periodMs: 60_000 };
     await store.windows.admit([{ ...win, cost: 1 }], {
@@ -70,10 +70,13 @@ describe("redis store", () => {
     const keys = (await raw.keys("keys-test:*")).sort();
     raw.disconnect();
     expect(keys).toHaveLength(6);
-    expect(keys.filter((k) => k.startsWith("keys-test:{q}:w:acme:"))).toHaveLength(2);
-    expect(keys.filter((k) => k.startsWith("keys-test:{q}:r:"))).toHaveLength(1);
-    expect(keys.filter((k) => /^keys-test:\{c\}:spend:acme:m\d{4}-\d\d$/.test(k))).toHaveLength(1);
-    expect(keys).toContain("keys-test:kv:budget");
+    // Each window is its own hash tag (windows spread over a cluster's shards); a hold's record goes with its first
+    // window; counters and kv entries are single keys with their own tags.
+    expect(keys).toContain("keys-test:{w:acme:rpm}");
+    expect(keys).toContain("keys-test:{w:acme:tpm}");
+    expect(keys.filter((k) => k.startsWith("keys-test:{w:acme:tpm}:r:"))).toHaveLength(1);
+    expect(keys.filter((k) => /^keys-test:\{c:spend:acme:m\d{4}-\d\d\}$/.test(k))).toHaveLength(1);
+    expect(keys).toContain("keys-test:{kv:budget}");
     expect(keys).toContain("keys-test:{p}:presence");
     await store.close();
     await expect(open({ prefix: "bad{" })).rejects.toThrow(RangeError);

@@ -43,6 +43,7 @@ export const ENV = {
   USAGE_ANOMALY_MIN_TOKENS: "GATEWAY_USAGE_ANOMALY_MIN_TOKENS", // ...and above this many tokens in the minute
   REDIS_URL: "REDIS_URL", // shared quota state: redis://, rediss:// or a unix socket path; unset = in memory
   REDIS_TLS_CA_FILE: "REDIS_TLS_CA_FILE", // PEM of the server CA for rediss:// (Memorystore in-transit encryption)
+  REDIS_CLUSTER: "REDIS_CLUSTER", // true: REDIS_URL names a node of a Redis Cluster (Memorystore for Redis Cluster)
   STORE_FAILURE: "GATEWAY_STORE_FAILURE", // open | closed: what limits do while Redis is unreachable
   DEFAULT_OUTPUT_TOKENS: "GATEWAY_DEFAULT_OUTPUT_TOKENS", // output tokens reserved when a request sets no maximum
   CAPACITY: "GATEWAY_CAPACITY", // JSON: upstream capacity per model (and region) shared by all instances; see README
@@ -50,6 +51,8 @@ export const ENV = {
   CACHE_TTL_SECONDS: "GATEWAY_CACHE_TTL_SECONDS", // how long a cached answer is served (a tenant may set its own)
   QUEUE_MAX: "GATEWAY_QUEUE_MAX", // calls one instance may hold waiting for capacity
   QUEUE_TIMEOUT_MS: "GATEWAY_QUEUE_TIMEOUT_MS", // a call's deadline when the client sends no X-Server-Timeout
+  ADMISSION: "GATEWAY_ADMISSION", // leased | per-call: how shared windows are consulted (quota/leased-windows.ts)
+  LEASE_MS: "GATEWAY_LEASE_MS", // how long a quota lease lasts before what is left of it goes back
   BUDGET_PUSH_AUDIENCE: "GATEWAY_BUDGET_PUSH_AUDIENCE", // the OIDC audience of budget alerts pushed by Pub/Sub
   BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
   BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
@@ -118,6 +121,10 @@ const EnvSchema = z
       .regex(/^(rediss?:\/\/|\/)/, "must be redis://…, rediss://… or the path of a unix socket")
       .optional(),
     [ENV.REDIS_TLS_CA_FILE]: z.string().min(1).optional(),
+    [ENV.REDIS_CLUSTER]: z
+      .enum(["true", "false"], { message: 'must be "true" or "false"' })
+      .transform((v) => v === "true")
+      .optional(),
     [ENV.STORE_FAILURE]: z.enum(["open", "closed"]).default("open"),
     [ENV.DEFAULT_OUTPUT_TOKENS]: int(1, 1_000_000).default(1024),
     [ENV.CAPACITY]: z.string().min(1).optional(),
@@ -125,6 +132,8 @@ const EnvSchema = z
     [ENV.CACHE_TTL_SECONDS]: int(1, 30 * 86_400).default(300),
     [ENV.QUEUE_MAX]: int(0, 100_000).default(512),
     [ENV.QUEUE_TIMEOUT_MS]: int(0, 600_000).default(5_000),
+    [ENV.ADMISSION]: z.enum(["leased", "per-call"]).optional(),
+    [ENV.LEASE_MS]: int(200, 60_000).default(2_000),
     [ENV.BUDGET_PUSH_AUDIENCE]: z.string().min(1).optional(),
     [ENV.BUDGET_PUSH_SERVICE_ACCOUNT]: z
       .string()
@@ -136,6 +145,13 @@ const EnvSchema = z
     [ENV.FEEDBACK_WINDOW_SECONDS]: int(60, 90 * 86_400).default(7 * 86_400),
   })
   .superRefine((env, ctx) => {
+    if (env[ENV.REDIS_CLUSTER] && !/^rediss?:\/\//.test(env[ENV.REDIS_URL] ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: [ENV.REDIS_CLUSTER],
+        message: "needs REDIS_URL as redis://host:port (or rediss://) of a cluster node",
+      });
+    }
     if (env[ENV.REDIS_TLS_CA_FILE] && !env[ENV.REDIS_URL]?.startsWith("rediss://")) {
       ctx.addIssue({ code: "custom", path: [ENV.REDIS_TLS_CA_FILE], message: "needs a rediss:// REDIS_URL" });
     }
@@ -207,6 +223,8 @@ export interface Config {
     /** Undefined: the in-memory store (one instance). */
     readonly redisUrl: string | undefined;
     readonly redisTlsCaFile: string | undefined;
+    /** REDIS_URL is a node of a Redis Cluster. */
+    readonly redisCluster: boolean;
     /**
      * open: while the store is unreachable, limit locally to this instance's share of each limit (the limit divided by
      * the instances last seen alive); closed: refuse limited tenants with 429.
@@ -219,6 +237,12 @@ export interface Config {
     readonly queueMax: number;
     /** How long a call may wait when the client sends no X-Server-Timeout. */
     readonly queueTimeoutMs: number;
+    /**
+     * leased: this instance holds leases on the shared windows and decides calls in memory (quota/leased-windows.ts);
+     * per-call: every call is one store round trip. Default leased with Redis, per-call in memory (one instance).
+     */
+    readonly admission: "leased" | "per-call";
+    readonly leaseMs: number;
   };
   readonly cache: {
     /** In-process tier (LRU) size; the shared tier is the store. */
@@ -312,11 +336,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     quota: {
       redisUrl: e[ENV.REDIS_URL],
       redisTlsCaFile: e[ENV.REDIS_TLS_CA_FILE],
+      redisCluster: e[ENV.REDIS_CLUSTER] ?? false,
       storeFailure: e[ENV.STORE_FAILURE],
       defaultOutputTokens: e[ENV.DEFAULT_OUTPUT_TOKENS],
       capacity,
       queueMax: e[ENV.QUEUE_MAX],
       queueTimeoutMs: e[ENV.QUEUE_TIMEOUT_MS],
+      admission: e[ENV.ADMISSION] ?? (e[ENV.REDIS_URL] ? "leased" : "per-call"),
+      leaseMs: e[ENV.LEASE_MS],
     },
     cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
     prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },

@@ -3,9 +3,9 @@
  *
  * 1. the budget kill switch (budget/kill-switch.ts): a project budget past its threshold pauses batch traffic, past
  *    100% all but allow-listed tenants — a local check, no I/O;
- * 2. spend limits (`usdPerDay`, `usdPerMonth`): the spend so far (accounting/usage.ts counters) plus this call's
- *    estimated cost must stay within the limit. A read, then the call: concurrent calls can overshoot by at most
- *    their own estimated costs, which is the price of not serializing a tenant's calls;
+ * 2. spend limits (`usdPerDay`, `usdPerMonth`): the spend so far (accounting/usage.ts counters, read at most once a
+ *    second per tenant) plus this call's estimated cost must stay within the limit. A read, then the call: calls can
+ *    overshoot by their own estimated costs and a second's spend, the price of not serializing a tenant's calls;
  * 3. the shared windows (quota/windows.ts): the tenant's requests per minute and per day, the upstream capacity of
  *    the model (with batch kept out of the interactive reserve), and tokens per minute, where the call's estimate is
  *    held as a reservation and reconciled to the actual usage after the call (`settle`). One store round trip.
@@ -104,6 +104,7 @@ const NOTHING_HELD: Admission = Object.freeze({ admitted: true, hold: null, head
 export function createAdmission(o: AdmitOptions) {
   // The fail-open limiter: this instance's share of every window, kept in memory while the store is unreachable.
   const local = createMemoryStore();
+  const spent = spendReader(o);
   const queue = createWaitQueue<Decision["value"]>({
     max: o.queueMax,
     onDepth: o.onQueueDepth,
@@ -177,8 +178,9 @@ export function createAdmission(o: AdmitOptions) {
       const estimate = call.estimate();
       if (spendLimited) {
         try {
-          const error = await checkSpend(o, tenant.id, limits!, estimate.usdMicros);
+          const error = await checkSpend(o, spent, tenant.id, limits!, estimate.usdMicros);
           if (error) return { admitted: false, scope: "spend", error };
+          spent.charge(tenant.id, estimate.usdMicros);
         } catch (err) {
           if (!(err instanceof StoreUnavailableError)) throw err;
           o.onStoreError(err);
@@ -260,6 +262,7 @@ function retryAfterOf(e: GatewayError): number | null {
 /** The 429 when the spend so far plus this call's estimate would cross a day or month limit; else undefined. */
 async function checkSpend(
   o: AdmitOptions,
+  spent: SpendReader,
   tenant: string,
   l: TenantLimits,
   estimateMicros: number,
@@ -268,27 +271,61 @@ async function checkSpend(
     ...(l.usdPerDay ? [{ period: "day" as const, usd: l.usdPerDay }] : []),
     ...(l.usdPerMonth ? [{ period: "month" as const, usd: l.usdPerMonth }] : []),
   ];
-  const refs = periods.flatMap(({ period }) =>
-    o.models.map((model) => ({ name: usageCounterName(tenant, model, "usd_micros"), period })),
-  );
-  const values = await o.store.counters.readMany(refs);
-  for (const [p, { period, usd }] of periods.entries()) {
-    let spent = 0;
-    for (let m = 0; m < o.models.length; m++) spent += values[p * o.models.length + m] ?? 0;
-    if (spent + estimateMicros <= usdMicros(usd)) continue;
+  for (const { period, usd } of periods) {
+    const soFar = await spent.spent(tenant, period);
+    if (soFar + estimateMicros <= usdMicros(usd)) continue;
     const now = new Date();
     const reset =
       period === "day"
         ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)
         : Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
     return errors.rateLimited(
-      `Spend limit reached: tenant "${tenant}" has spent $${(spent / 1e6).toFixed(4)} of its $${usd} per ${period} ` +
+      `Spend limit reached: tenant "${tenant}" has spent $${(soFar / 1e6).toFixed(4)} of its $${usd} per ${period} ` +
         `(this call is estimated at $${(estimateMicros / 1e6).toFixed(4)}); the limit resets at ` +
         `${new Date(reset).toISOString()}.`,
       reset - now.getTime(),
     );
   }
   return undefined;
+}
+
+/** A tenant's spend so far in the UTC day or month, in USD micros; and what this instance admitted since it read. */
+interface SpendReader {
+  spent(tenant: string, period: "day" | "month"): Promise<number>;
+  /** A call admitted: its estimated cost counts until the next read includes what it really cost. */
+  charge(tenant: string, micros: number): void;
+}
+
+/**
+ * Spend so far, read from the usage counters at most once a second per tenant and period (concurrent calls share the
+ * read), plus the estimated cost of the calls this instance admitted since: the hot path does not pay a store round
+ * trip per call, and a single instance is as exact as before. What other instances spent in the last second is what
+ * can be missed — a second's spend against a daily or monthly amount. A failed read is not cached.
+ */
+function spendReader(o: AdmitOptions, maxAgeMs = 1_000): SpendReader {
+  const cache = new Map<string, { at: number; read: Promise<number>; since: number }>();
+  const keyOf = (tenant: string, period: string) => `${tenant}\u0000${period}`;
+  return {
+    async spent(tenant, period) {
+      const key = keyOf(tenant, period);
+      let entry = cache.get(key);
+      const now = Date.now();
+      if (!entry || now - entry.at >= maxAgeMs) {
+        const refs = o.models.map((model) => ({ name: usageCounterName(tenant, model, "usd_micros"), period }));
+        const read = o.store.counters.readMany(refs).then((values) => values.reduce((a, b) => a + b, 0));
+        entry = { at: now, read, since: 0 };
+        cache.set(key, entry);
+        read.catch(() => cache.delete(key));
+      }
+      return (await entry.read) + entry.since;
+    },
+    charge(tenant, micros) {
+      for (const period of ["day", "month"]) {
+        const entry = cache.get(keyOf(tenant, period));
+        if (entry) entry.since += micros;
+      }
+    },
+  };
 }
 
 /** `x-ratelimit-*` for the tenant's request and token windows: limit, what is left now, seconds until refilled. */

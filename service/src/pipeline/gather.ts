@@ -13,10 +13,9 @@ import { MAX_UPSTREAM_CALLS_PER_REQUEST } from "../config/connections.js";
 import type { UsageMetadataWire, ModelMethod } from "../wire/gemini.js";
 import { errors } from "../wire/errors.js";
 import type { Routed, Router } from "../route/router.js";
-import type { UpstreamResponse } from "../upstream/provider.js";
 import type { Call } from "./call.js";
 import { remainingSeconds } from "./call-options.js";
-import { relay, type RelayResult } from "./relay.js";
+import { collect, relay, type RelayResult } from "./relay.js";
 import { OVERHEAD_HEADER } from "./respond.js";
 
 /** One upstream call of a gathered answer: the provider method, the body, and how many inputs it carries. */
@@ -98,7 +97,7 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
         last = routed;
         upstream.status = routed.response.status;
         if (routed.response.status < 200 || routed.response.status >= 300) return fail({ routed });
-        bodies[i] = await readAll(routed.response);
+        bodies[i] = await collect(routed.response, MAX_ANSWER_BYTES);
       } catch (err) {
         return fail({ error: err });
       }
@@ -156,16 +155,3 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
   };
 }
 
-async function readAll(response: UpstreamResponse): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) {
-      response.body.destroy();
-      throw errors.upstreamBroken(`response body over ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}

@@ -210,7 +210,8 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-async function collect(upstream: UpstreamResponse, limit: number): Promise<Buffer> {
+/** The whole body of an upstream answer; a body over `limit` bytes is a malformed answer (502). */
+export async function collect(upstream: UpstreamResponse, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of upstream.body) {

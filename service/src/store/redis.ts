@@ -2,14 +2,21 @@
  * The Redis store (ioredis): what makes quotas hold across every gateway instance. Each admission decision and each
  * reconcile is one round trip running a Lua script (EVALSHA, falling back to EVAL once after a restart empties the
  * script cache), atomic on the server and timed by the server's clock (`TIME`), so instances with skewed clocks agree.
- * The arithmetic is memory.ts's, line for line. Keys live under a prefix (default `ggw:`); keys one script touches
- * share a hash tag (`{q}` for windows and reservations, `{c}` for counters read together, `{p}` for presence) so the
- * scripts are cluster-safe. When Redis is down or slow every operation rejects within `commandTimeoutMs` with
- * StoreUnavailableError: no offline queue, no replay of in-flight scripts after a reconnect (they may have run).
+ * The arithmetic is memory.ts's, line for line. Keys live under a prefix (default `ggw:`).
+ *
+ * Redis Cluster (`cluster: true`, e.g. Memorystore for Redis Cluster): every key carries a hash tag, and every script
+ * touches keys of one tag, so each runs on one shard. A window's tag is its own key (`{w:t:acme:rpm}`), so the windows
+ * spread over the shards; a hold's record shares its window's tag. Leased admission (quota/leased-windows.ts, the
+ * default with Redis) only ever admits one window at a time; an admission over several windows (per-call admission)
+ * is, on a cluster, one script per window and a refund of the others when one refuses (admitAcrossShards). Counters
+ * are read with one GET each (pipelined), not MGET, which needs one slot.
+ *
+ * When Redis is down or slow every operation rejects within `commandTimeoutMs` with StoreUnavailableError: no offline
+ * queue, no replay of in-flight scripts after a reconnect (they may have run).
  */
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import {
   admissionItems,
   burstOf,
@@ -22,11 +29,24 @@ import {
   DEFAULT_COUNTER_MARGIN_MS,
   periodOf,
 } from "./checks.js";
-import { StoreUnavailableError, type Admission, type CounterRef, type Reservation, type Store } from "./store.js";
+import {
+  StoreUnavailableError,
+  type Admission,
+  type Charge,
+  type CounterRef,
+  type Hold,
+  type Reservation,
+  type Store,
+} from "./store.js";
 
 export interface RedisStoreOptions {
-  /** `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or a unix socket path (`/run/redis.sock`). */
+  /**
+   * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or a unix socket path (`/run/redis.sock`); with
+   * `cluster`, the address of any node (Memorystore for Redis Cluster: its discovery endpoint).
+   */
   url: string;
+  /** Redis Cluster: discover the shards from `url` and route each key to its shard. */
+  cluster?: boolean;
   /** PEM file of the server CA (Memorystore in-transit encryption); needs a `rediss://` URL. */
   tlsCaFile?: string;
   /** AUTH string, when not in the URL (e.g. from Secret Manager). */
@@ -156,6 +176,21 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return v`;
 
+// KEYS: one window. ARGV: units, limit, periodMs. Takes back units an admission charged (a cluster admission over
+// several windows, each on its own shard, that another window refused). Reply: 1.
+const REFUND = `${PRELUDE}
+local units, lim, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local s = redis.call('GET', KEYS[1])
+if not s then return 1 end
+local sd, st = string.match(s, '^(%d+):(%d+)$')
+local d = math.max(0, tonumber(sd) - math.max(0, now - tonumber(st)) * lim - units * per)
+if d > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', d, math.max(now, tonumber(st))), 'PX', px(d, lim, per))
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1`;
+
 // KEYS: a kv key. ARGV: the value its holder set. Deletes it only if it still holds that value (lease release).
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -172,7 +207,31 @@ const SCRIPTS = {
   beat: script(BEAT),
   counterAdd: script(COUNTER_ADD),
   release: script(RELEASE),
+  refund: script(REFUND),
 };
+
+/** A Redis Cluster client from the address of one node (the discovery endpoint), with our connection options. */
+function clusterClient(o: RedisStoreOptions): Cluster {
+  const nodeOptions = connectionOptions(o);
+  const url = new URL(o.url);
+  const auth = url.password ? decodeURIComponent(url.password) : undefined;
+  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    redisOptions: {
+      ...nodeOptions,
+      ...(auth ? { password: auth } : {}),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(/^rediss:/i.test(o.url) && !nodeOptions.tls ? { tls: {} } : {}),
+    },
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    // Memorystore answers CLUSTER SLOTS with IP addresses; with TLS the certificate names the discovery endpoint.
+    ...(/^rediss:/i.test(o.url)
+      ? { dnsLookup: (address: string, done: (e: null, a: string) => void) => done(null, address) }
+      : {}),
+    clusterRetryStrategy: (times: number) => Math.min(o.reconnectMaxMs ?? 2000, 50 * 2 ** Math.min(times, 10)),
+    slotsRefreshTimeout: o.connectTimeoutMs ?? 3000,
+  });
+}
 
 /** Server replies that mean "not available now" rather than a bug in a script or a call. */
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|OOM|NOAUTH|WRONGPASS)\b/;
@@ -192,19 +251,21 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const prefix = options.prefix ?? "ggw:";
   if (/[{}]/.test(prefix)) throw new RangeError("the key prefix must not contain braces (hash tags follow it)");
   const margin = options.counterMarginMs ?? DEFAULT_COUNTER_MARGIN_MS;
-  const client = new Redis(options.url, connectionOptions(options));
+  const client = options.cluster ? clusterClient(options) : new Redis(options.url, connectionOptions(options));
   let lastError = "";
   client.on("error", (err: Error) => (lastError = err.message));
   client.on("ready", () => (lastError = ""));
 
-  const windowKey = (key: string) => `${prefix}{q}:w:${key}`;
-  const reservationKey = (id: string) => `${prefix}{q}:r:${id}`;
+  // Hash tags: a window is its own tag; a hold's record goes with its first window; the rest are single keys.
+  const windowTag = (key: string) => `{w:${key}}`;
+  const windowKey = (key: string) => `${prefix}${windowTag(key)}`;
+  const reservationKey = (firstWindow: string, id: string) => `${prefix}${windowTag(firstWindow)}:r:${id}`;
   const counterKey = (ref: CounterRef) => {
     const p = periodOf(ref.period, ref.at ?? Date.now());
-    return { key: `${prefix}{c}:${ref.name}:${p.id}`, expiresAt: p.endsAt + margin };
+    return { key: `${prefix}{c:${ref.name}:${p.id}}`, expiresAt: p.endsAt + margin };
   };
-  const kvKey = (key: string) => `${prefix}kv:${key}`;
-  const tallyKey = (key: string) => `${prefix}tally:${key}`;
+  const kvKey = (key: string) => `${prefix}{kv:${key}}`;
+  const tallyKey = (key: string) => `${prefix}{tally:${key}}`;
   const presenceKey = `${prefix}{p}:presence`;
 
   /** Every command goes through here: fail fast while disconnected, map outages to StoreUnavailableError. */
@@ -232,6 +293,65 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     });
   }
 
+  /**
+   * On a cluster, an admission over several windows (per-call admission; leased admission never does it) cannot be
+   * one script: each window is admitted on its own shard, in parallel, and if any refuses, the others' charges are
+   * taken back. All or none, as on one server — except that for a moment a concurrent call may see the charges that
+   * were taken back (it may be refused, never over-admitted). A hold is recorded once per window.
+   */
+  async function admitAcrossShards(items: Charge[], hold: Hold | undefined): Promise<Admission> {
+    const id = hold ? randomUUID() : "";
+    const held = new Set(hold?.windows.map((w) => w.key));
+    const answers = await Promise.all(
+      items.map(async (c) => {
+        const keys = [windowKey(c.key)];
+        if (held.has(c.key)) keys.push(reservationKey(c.key, id));
+        const args = [held.has(c.key) ? hold!.ttlMs : 0, held.has(c.key) ? hold!.amount : 0];
+        return toNumbers(await run(SCRIPTS.admit, keys, [...args, c.limit, c.periodMs, c.cost, burstOf(c)]));
+      }),
+    );
+    const windows = items.map((c, i) => ({
+      key: c.key,
+      limit: c.limit,
+      remaining: answers[i]![4]!,
+      resetMs: answers[i]![5]!,
+    }));
+    const refusals = answers.map((r, i) => ({ i, admitted: r[0] === 1, wait: r[2]! })).filter((r) => !r.admitted);
+    if (refusals.length === 0) {
+      const now = Math.max(...answers.map((r) => r[3]!));
+      const reservation: Reservation | null = hold
+        ? { id, windows: hold.windows, amount: hold.amount, expiresAt: now + hold.ttlMs }
+        : null;
+      return { admitted: true, reservation, windows };
+    }
+    await Promise.all(
+      answers.map((r, i) => {
+        if (r[0] !== 1) return undefined;
+        const c = items[i]!;
+        const undo = [run(SCRIPTS.refund, [windowKey(c.key)], [c.cost, c.limit, c.periodMs])];
+        if (held.has(c.key)) undo.push(call(() => client.del(reservationKey(c.key, id))));
+        return Promise.all(undo);
+      }),
+    );
+    // The longest wait names the refusal, as one script would (a window that can never fit wins); the windows are
+    // reported as they were before the charges taken back.
+    const worst = refusals.reduce((a, b) => (a.wait < 0 ? a : b.wait < 0 || b.wait > a.wait ? b : a));
+    return {
+      admitted: false,
+      refusedBy: items[worst.i]!.key,
+      retryAfterMs: worst.wait < 0 ? null : worst.wait,
+      windows: windows.map((w, i) => {
+        const c = items[i]!;
+        if (answers[i]![0] !== 1) return w;
+        return {
+          ...w,
+          remaining: w.remaining + c.cost,
+          resetMs: Math.max(0, w.resetMs - Math.ceil((c.cost * c.periodMs) / c.limit)),
+        };
+      }),
+    };
+  }
+
   // Resolve once connected, or once the first attempt failed: an outage at start-up is for health() to report.
   await new Promise<void>((resolve) => {
     const done = () => {
@@ -248,9 +368,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     windows: {
       async admit(charges, hold): Promise<Admission> {
         const items = admissionItems(charges, hold);
+        if (options.cluster && items.length > 1) return admitAcrossShards(items, hold);
         const id = hold ? randomUUID() : "";
         const keys = items.map((c) => windowKey(c.key));
-        if (hold) keys.push(reservationKey(id));
+        if (hold) keys.push(reservationKey(hold.windows[0]!.key, id));
         const args: (string | number)[] = [hold?.ttlMs ?? 0, hold?.amount ?? 0];
         for (const c of items) args.push(c.limit, c.periodMs, c.cost, burstOf(c));
         const r = toNumbers(await run(SCRIPTS.admit, keys, args));
@@ -273,7 +394,21 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
       async reconcile(reservation, actual) {
         checkReconcile(reservation, actual);
-        const keys = [...reservation.windows.map((w) => windowKey(w.key)), reservationKey(reservation.id)];
+        if (options.cluster && reservation.windows.length > 1) {
+          // One record per window, each on its window's shard (admitAcrossShards).
+          const answers = await Promise.all(
+            reservation.windows.map((w) =>
+              run(
+                SCRIPTS.reconcile,
+                [windowKey(w.key), reservationKey(w.key, reservation.id)],
+                [actual, w.limit, w.periodMs],
+              ),
+            ),
+          );
+          return answers.some((r) => Number(r) === 1) ? "reconciled" : "expired";
+        }
+        const first = reservation.windows[0]?.key ?? "";
+        const keys = [...reservation.windows.map((w) => windowKey(w.key)), reservationKey(first, reservation.id)];
         const args: (string | number)[] = [actual];
         for (const w of reservation.windows) args.push(w.limit, w.periodMs);
         const r = await run(SCRIPTS.reconcile, keys, args);
@@ -296,7 +431,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       async readMany(refs) {
         refs.forEach(checkCounter);
         if (refs.length === 0) return [];
-        const values = await call(() => client.mget(refs.map((ref) => counterKey(ref).key)));
+        // One GET each, sent together (auto-pipelining): on a cluster the keys are on several shards, which MGET refuses.
+        const values = await call(() => Promise.all(refs.map((ref) => client.get(counterKey(ref).key))));
         return values.map((v) => (v === null ? 0 : Number(v)));
       },
     },

@@ -1,0 +1,229 @@
+/**
+ * `npm run bench:peers`: this gateway side by side with Portkey (the npm `@portkey-ai/gateway`, headless) and a bare
+ * express route, in one run on one machine, in front of the same neutral upstream (the emulator):
+ *
+ * - the native surface (`/v1beta/models/…:generateContent`) against the bare express route (the framework's ceiling)
+ *   and against Portkey's OpenAI route (Portkey's main interface: it has no Gemini-shaped one);
+ * - the OpenAI surface (`/v1beta/openai/chat/completions`) against Portkey's OpenAI route, with the same request.
+ *
+ * Closed-loop load (autocannon, `--connections`, `--duration` after `--warmup`), ratios first, then the table with the
+ * CPU each server spent per call. Portkey is installed on first use from the npm registry into
+ * ~/.cache/gemini-gateway/portkey-<version> (never committed, never a dependency). Reported, not asserted.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { EmulatorControl } from "./emulator-control.js";
+import { fixedConcurrency, type HttpTarget, type LoadResult } from "./load.js";
+import { describeMachine, machineLine } from "./machine.js";
+import { Meter } from "./proc.js";
+import {
+  killAllNow,
+  newBenchKey,
+  spawnChild,
+  startBareExpressProcess,
+  startEmulatorProcess,
+  startGatewayProcess,
+  type Child,
+} from "./processes.js";
+import { prepareRuntime, ROOT, serviceVersion } from "./runtime.js";
+
+const PORTKEY_VERSION = "1.15.2";
+const arg = (name: string, fallback: number) => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split("=")[1]) : fallback;
+};
+const CONNECTIONS = arg("connections", 16);
+const DURATION_S = arg("duration", 8);
+const WARMUP_S = arg("warmup", 2);
+
+process.once("exit", killAllNow);
+process.once("SIGINT", () => (killAllNow(), process.exit(130)));
+
+/** Portkey from the npm registry, installed once outside the repository. */
+function portkeyServer(): string {
+  const dir = join(
+    process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
+    "gemini-gateway",
+    `portkey-${PORTKEY_VERSION}`,
+  );
+  const entry = join(dir, "node_modules/@portkey-ai/gateway/build/start-server.js");
+  if (!existsSync(entry)) {
+    mkdirSync(dir, { recursive: true });
+    console.log(`installing @portkey-ai/gateway@${PORTKEY_VERSION} from the npm registry into ${dir}`);
+    const r = spawnSync(
+      "npm",
+      [
+        "install",
+        "--prefix",
+        dir,
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        `@portkey-ai/gateway@${PORTKEY_VERSION}`,
+      ],
+      { stdio: "inherit" },
+    );
+    if (r.status !== 0) throw new Error("could not install Portkey");
+  }
+  return entry;
+}
+
+function startPortkey(entry: string, port: number): Promise<Child> {
+  return spawnChild({
+    name: "portkey",
+    args: [entry, "--headless", `--port=${port}`],
+    env: {},
+    ready: /(http:\/\/localhost:\d+)/,
+    timeoutMs: 30_000,
+  });
+}
+
+interface Run {
+  name: string;
+  server: string;
+  load: LoadResult;
+  cpuUsPerCall: number;
+  rssMiB: number;
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  console.log(`Peers side by side — ${new Date().toISOString()}\nMachine: ${machineLine(machine)}`);
+  const runtime = prepareRuntime("auto");
+  const service = serviceVersion();
+  const key = newBenchKey();
+  const children: Child[] = [];
+  try {
+    const emulator = await startEmulatorProcess(runtime);
+    children.push(emulator);
+    await new EmulatorControl(emulator.url).configure({
+      latency: null,
+      errors: null,
+      quota: null,
+      responseTokens: 48,
+      chunkTokens: 8,
+    });
+    const gateway = await startGatewayProcess(runtime, {
+      emulatorUrl: emulator.url,
+      key,
+      logLevel: "info",
+      upstreamConnections: undefined,
+      cpuProfDir: undefined,
+    });
+    children.push(gateway);
+    const bare = await startBareExpressProcess();
+    children.push(bare);
+    const portkeyPort = 20_000 + Math.floor(Math.random() * 10_000);
+    const portkey = await startPortkey(portkeyServer(), portkeyPort);
+    children.push({ ...portkey, url: `http://127.0.0.1:${portkeyPort}` });
+    console.log(
+      `Service: commit ${service.commit}${service.dirty ? " + uncommitted changes" : ""} (${runtime.note}); ` +
+        `Portkey ${PORTKEY_VERSION} headless; ${CONNECTIONS} connections, ${DURATION_S} s after ${WARMUP_S} s warm-up\n`,
+    );
+
+    const gemini = JSON.stringify({
+      contents: [{ role: "user", parts: [{ text: "Summarise the benefits of keep-alive connection pools." }] }],
+    });
+    const chat = JSON.stringify({
+      model: "gemini-2.5-flash",
+      messages: [{ role: "user", content: "Summarise the benefits of keep-alive connection pools." }],
+    });
+    const json = { "content-type": "application/json" };
+    const targets: [HttpTarget, Child][] = [
+      [
+        {
+          name: "bare express route",
+          origin: bare.url,
+          path: "/v1beta/models/gemini-2.5-flash:generateContent",
+          headers: { ...json, "x-goog-api-key": key },
+          body: gemini,
+        },
+        bare,
+      ],
+      [
+        {
+          name: "gateway, native surface",
+          origin: gateway.url,
+          path: "/v1beta/models/gemini-2.5-flash:generateContent",
+          headers: { ...json, "x-goog-api-key": key },
+          body: gemini,
+        },
+        gateway,
+      ],
+      [
+        {
+          name: "gateway, OpenAI surface",
+          origin: gateway.url,
+          path: "/v1beta/openai/chat/completions",
+          headers: { ...json, authorization: `Bearer ${key}` },
+          body: chat,
+        },
+        gateway,
+      ],
+      [
+        {
+          name: "Portkey, OpenAI route",
+          origin: `http://127.0.0.1:${portkeyPort}`,
+          path: "/v1/chat/completions",
+          headers: {
+            ...json,
+            authorization: "Bearer emulator",
+            "x-portkey-provider": "google",
+            "x-portkey-custom-host": emulator.url,
+          },
+          body: chat,
+        },
+        portkey,
+      ],
+    ];
+    const runs: Run[] = [];
+    for (const [t, server] of targets) {
+      console.log(`  ${t.name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s`);
+      await fixedConcurrency(t, { connections: CONNECTIONS, durationS: WARMUP_S });
+      const meter = new Meter(server.pid, true);
+      const load = await fixedConcurrency(t, { connections: CONNECTIONS, durationS: DURATION_S });
+      const reading = meter.stop();
+      runs.push({
+        name: t.name,
+        server: server.name,
+        load,
+        cpuUsPerCall: load.requests ? (reading.cpuMs * 1000) / load.requests : NaN,
+        rssMiB: reading.hwmMb,
+      });
+    }
+
+    const rps = (name: string) => runs.find((r) => r.name === name)!.load.rps;
+    const ratios = [
+      ["native surface ÷ Portkey", rps("gateway, native surface") / rps("Portkey, OpenAI route"), "≥ 6"],
+      ["native surface ÷ bare express route", rps("gateway, native surface") / rps("bare express route"), "≥ 0.6"],
+      ["OpenAI surface ÷ Portkey OpenAI route", rps("gateway, OpenAI surface") / rps("Portkey, OpenAI route"), "≥ 4"],
+    ] as const;
+    console.log("\nRatios (throughput, same machine, same run)");
+    for (const [what, value, goal] of ratios)
+      console.log(`  ${what.padEnd(40)} ${value.toFixed(2).padStart(6)}  (goal ${goal})`);
+    console.log(
+      `\n${"target".padEnd(26)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
+        `${"non-2xx".padStart(8)} ${"CPU µs/call".padStart(12)} ${"peak RSS MiB".padStart(13)}`,
+    );
+    for (const r of runs) {
+      console.log(
+        `${r.name.padEnd(26)} ${r.load.rps.toFixed(0).padStart(7)} ${r.load.latencyMs.p50.toFixed(2).padStart(7)} ` +
+          `${r.load.latencyMs.p99.toFixed(2).padStart(7)} ${String(r.load.non2xx + r.load.errors).padStart(8)} ` +
+          `${r.cpuUsPerCall.toFixed(0).padStart(12)} ${r.rssMiB.toFixed(0).padStart(13)}`,
+      );
+    }
+    const out = join(ROOT, "bench/results", `peers-${Date.now()}.json`);
+    writeFileSync(out, JSON.stringify({ machine, service, runs, ratios }, null, 2));
+    console.log(`\nResults: ${out}`);
+  } finally {
+    await Promise.all(children.map((c) => c.stop().catch(() => undefined)));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  killAllNow();
+  process.exit(1);
+});
