@@ -154,4 +154,3 @@ export async function gather(call: Call, plan: GatherPlan, o: GatherOptions): Pr
     captured: undefined,
   };
 }
-
