@@ -2,13 +2,14 @@
  * The stack: one environment in its own project. Composition only; each concern is a component in components/.
  *
  *   project → identities, CI identities → network → cache → secrets → registry → Model Armor → monitoring → budget
- *   → gateway per region → edge (when a domain is set) → uptime checks and the budget push subscription
+ *   → batch bucket → gateway per region → edge (when a domain is set) → uptime checks and the budget push subscription
  *
  * Config is read and validated first (infra/config.ts): a bad or placeholder value stops the run before anything is
  * registered.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { BatchBucket } from "./components/batch-bucket.js";
 import { Budget } from "./components/budget.js";
 import { Cache } from "./components/cache.js";
 import { CiIdentities } from "./components/ci.js";
@@ -71,6 +72,7 @@ export async function gatewayStack(): Promise<StackOutputs> {
   const modelArmor = new ModelArmor("model-armor", ctx);
   const monitoring = new Monitoring("monitoring", { projectNumber }, ctx);
   const budget = new Budget("budget", { projectNumber, identities, channels: monitoring.channels }, ctx);
+  const batchBucket = new BatchBucket("batch-bucket", { identities }, ctx);
 
   // The push goes to the primary region's own URL (Pub/Sub is an internal caller even with internal-LB ingress).
   const budgetPushEndpoint = pulumi.interpolate`https://${runAppHost(projectNumber, primary)}${PATHS.budgetAlerts}`;
@@ -92,6 +94,7 @@ export async function gatewayStack(): Promise<StackOutputs> {
           receivesBudgetPushes: region === primary,
           monitoringAgentMember: monitoring.agentMember,
           monitoringAgentReady: monitoring.channels,
+          batchBucket: batchBucket.name,
         },
         ctx,
       );
@@ -124,6 +127,7 @@ export async function gatewayStack(): Promise<StackOutputs> {
     artifactRegistry: registry.url,
     secrets: { tenants: secrets.tenants.secretId, adminKeySha256: secrets.adminKeySha256.secretId },
     budgetTopic: budget.topicPath,
+    batchBucket: batchBucket.name,
     budgetPushEndpoint,
   };
 }

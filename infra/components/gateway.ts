@@ -42,6 +42,8 @@ export interface GatewayArgs {
   monitoringAgentMember: pulumi.Input<string>;
   /** Resources the agent's grant waits for (a notification channel makes sure the agent exists). */
   monitoringAgentReady: readonly pulumi.Resource[];
+  /** The batch bucket (batch-bucket.ts), where batch jobs are staged. */
+  batchBucket?: pulumi.Input<string>;
 }
 
 export class Gateway extends pulumi.ComponentResource {
@@ -77,6 +79,7 @@ export class Gateway extends pulumi.ComponentResource {
       plain(ENV.METRICS_PORT, String(PORTS.metrics)),
       plain(ENV.BUDGET_PUSH_AUDIENCE, args.budgetPushAudience),
       plain(ENV.BUDGET_PUSH_SERVICE_ACCOUNT, identities.budgetPush.email),
+      ...(args.batchBucket ? [plain(ENV.BATCH_BUCKET, args.batchBucket)] : []),
       plain(ENV.TRACE_EXPORTER, TRACE_EXPORTER),
       plain(ENV.LOG_LEVEL, cfg.logLevel),
       // Enough connections per upstream that the instance's `concurrency` requests never wait for one.

@@ -37,6 +37,11 @@ import { createCoalescer } from "./cache/coalesce.js";
 import { createBudgetSwitch } from "./budget/kill-switch.js";
 import { budgetAlertsHandler } from "./surfaces/budget-alerts.js";
 import { createPushVerifier } from "./budget/push-auth.js";
+import { createGcsStaging } from "./upstream/storage.js";
+import { createResourceSurface } from "./surfaces/resources.js";
+import { createLightRunner } from "./pipeline/resources/light.js";
+import type { ResourceDeps } from "./pipeline/resources/context.js";
+import { readBody } from "./http/read-body.js";
 import { EMPTY_REGISTRY, loadPrompts } from "./prompts/registry.js";
 import { createPromptState } from "./prompts/state.js";
 import { createPromptResolver } from "./prompts/resolve.js";
@@ -246,6 +251,28 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const storeProbe = setInterval(() => void heartbeat(), 1000);
   storeProbe.unref();
   const keyring = createKeyring(parts.tenants);
+  const prices = loadPriceTable(config.pricesFile);
+  // Tenant-owned resources: the ownership registry lives in the shared store; batch jobs stage in Cloud Storage (in
+  // emulator mode, the emulator's own).
+  const storageBaseUrl =
+    config.batch.storageBaseUrl ??
+    (config.upstream.kind === "emulator" ? (parts.upstreamBaseUrl ?? config.upstream.baseUrl) : undefined);
+  const resources: ResourceDeps = {
+    registry: store.resources,
+    usage,
+    prices,
+    staging:
+      config.batch.bucket === undefined
+        ? undefined
+        : createGcsStaging({
+            bucket: config.batch.bucket,
+            baseUrl: storageBaseUrl,
+            projectId: config.upstream.project,
+          }),
+    kv: store.kv,
+    logger,
+    now: () => Date.now(),
+  };
   // Prompt templates: checked as a whole at start-up (a bad folder stops the gateway); labels and experiment state live
   // in the store so that moves reach every instance (prompts/state.ts).
   const promptRegistry = config.prompts.dir ? loadPrompts(config.prompts.dir, config.models) : EMPTY_REGISTRY;
@@ -282,7 +309,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       },
     }),
     coalescer: createCoalescer({ kv: store.kind === "redis" ? store.kv : undefined, leaseMs: COALESCE_LEASE_MS }),
-    prices: loadPriceTable(config.pricesFile),
+    prices,
+    resources,
     tracing,
     record: (r) => {
       callRecorder(r);
@@ -304,6 +332,16 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   ];
   const app = createApp({
     handleModelCall: handle,
+    resources: createResourceSurface({
+      handleModelCall: handle,
+      runLight: createLightRunner({
+        keyring,
+        router,
+        deps: resources,
+        upstreamTimeoutMs: config.upstream.timeoutMs,
+        readBody: (req) => readBody(req, config.body),
+      }),
+    }),
     openaiModels: openaiModelsHandler({ keyring, servedModels: config.models }),
     readiness,
     readinessDetails: () => ({ circuits: router.states() }),

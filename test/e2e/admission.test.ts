@@ -322,6 +322,14 @@ describe("the budget kill switch", () => {
     const refused = await postJson(stack.gateway.url + path, body, { "x-goog-api-key": stack.keys.etl! });
     expect((refused.json as Envelope).error.message).toMatch(/budget "gemini-gateway-prod" is at 85%/);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // A batch job is batch traffic whoever sends it: paused at the threshold, while the same tenant's calls go on.
+    const job = await postJson(
+      `${stack.gateway.url}/v1beta/models/gemini-2.5-flash:batchGenerateContent`,
+      { batch: { inputConfig: { requests: { requests: [{ request: { contents: [{ parts: [{ text: "x" }] }] } }] } } } },
+      { "x-goog-api-key": stack.keys.ui! },
+    );
+    expect(job.status).toBe(429);
+    expect((job.json as Envelope).error.message).toMatch(/budget "gemini-gateway-prod" is at 85%/);
 
     expect((await push(1010, good())).status).toBe(204);
     expect([await status("ui"), await status("etl"), await status("ops")]).toEqual([429, 429, 200]);

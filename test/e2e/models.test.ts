@@ -74,7 +74,7 @@ describe("Developer API Model resource", () => {
       displayName: "Gemini 2.5 Flash",
       inputTokenLimit: 1_048_576,
       outputTokenLimit: 65_536,
-      supportedActions: ["generateContent", "countTokens"],
+      supportedActions: ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"],
       temperature: 1,
       maxTemperature: 2,
       topP: 0.95,

@@ -127,7 +127,6 @@ describe("wire fidelity", () => {
   "safetySettings": [{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_ONLY_HIGH"}],
   "generationConfig": {"temperature": 0.0, "thinkingConfig": {"thinkingBudget": 1024, "includeThoughts": true},
     "responseMimeType": "application/json", "responseSchema": {"type":"OBJECT"}, "seed": 12345678901},
-  "cachedContent": "projects/p/locations/us-central1/cachedContents/123",
   "aFutureField": {"nested": [1, 2.50, 1e3, null, true, "x"]}
 }
 `;

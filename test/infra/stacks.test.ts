@@ -32,7 +32,7 @@ const COMMON = {
   "gcp:organizations/project:Project": 1,
   "gcp:projects/iAMMember:IAMMember": 5,
   "gcp:projects/service:Service": 18,
-  "gcp:projects/serviceIdentity:ServiceIdentity": 2,
+  "gcp:projects/serviceIdentity:ServiceIdentity": 3, // Monitoring and Pub/Sub agents, and Vertex AI's (batch bucket)
   "gcp:pubsub/subscription:Subscription": 2,
   "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": 1,
   "gcp:pubsub/topic:Topic": 2,
@@ -44,6 +44,8 @@ const COMMON = {
   "gcp:serviceaccount/account:Account": 4,
   "gcp:serviceaccount/iAMMember:IAMMember": 4,
   "gcp:servicenetworking/connection:Connection": 1,
+  "gcp:storage/bucket:Bucket": 1, // batch jobs' staging
+  "gcp:storage/bucketIAMMember:BucketIAMMember": 2, // the runtime identity, the Vertex AI service agent
   "pulumi:providers:gcp": 1,
 };
 
@@ -211,6 +213,7 @@ describe("stacks", () => {
         "conditions[0].conditionThreshold.thresholdValue",
         "documentation.content",
       ],
+      "gcp:storage/bucket:Bucket :: bucket": ["forceDestroy"], // prod keeps batch objects on destroy
       "gcp:secretmanager/secret:Secret :: gateway-tenants": secretPaths,
       "gcp:secretmanager/secret:Secret :: gateway-admin-key-sha256": secretPaths,
       "gcp:secretmanager/secret:Secret :: redis-url": secretPaths,

@@ -283,6 +283,7 @@ describe("gather: several upstream calls, one answer", () => {
         if (a instanceof Error) throw a;
         return {
           provider,
+          upstream: "fake",
           model: req.model,
           attempts: 1,
           response: {

@@ -36,13 +36,21 @@ describe("model catalogue", () => {
   });
 
   it("serves generative models the generate methods and embedding models the embedding methods", () => {
-    expect(operationsServing("gemini-2.5-flash")).toEqual(["generateContent", "streamGenerateContent", "countTokens"]);
+    expect(operationsServing("gemini-2.5-flash")).toEqual([
+      "generateContent",
+      "streamGenerateContent",
+      "countTokens",
+      "createCachedContent",
+      "batchGenerateContent",
+    ]);
     expect(operationsServing("gemini-embedding-001")).toEqual(["embedContent", "batchEmbedContents", "predict"]);
     // A served model without catalogue metadata is generative.
     expect(operationsServing("gemini-2.0-flash-001")).toEqual([
       "generateContent",
       "streamGenerateContent",
       "countTokens",
+      "createCachedContent",
+      "batchGenerateContent",
     ]);
   });
 

@@ -358,3 +358,38 @@ describe("router: where and when the next attempt goes", () => {
     expect(flash.sent).toHaveLength(1); // the deadline passed: no fallback attempt
   });
 });
+
+describe("router: a call pinned to the upstream that holds its resource", () => {
+  it("goes only there, even when it is not first in the route, and retries there", async () => {
+    const us = fakeProvider("us");
+    const eu = fakeProvider("eu");
+    const { router } = routerFor([us.provider, eu.provider]);
+    const r = await router.send(call({ pin: { upstream: "eu", resource: "cachedContents/1" } }));
+    expect(r.upstream).toBe("eu");
+    expect([us.sent.length, eu.sent.length]).toEqual([0, 1]);
+    eu.set(503);
+    const failed = await router.send(call({ pin: { upstream: "eu", resource: "cachedContents/1" } }));
+    expect(failed.response.status).toBe(503); // the upstream's own answer, after retries on it alone
+    expect(us.sent.length).toBe(0);
+  });
+
+  it("fails with a 503 naming the resource and its upstream when that upstream cannot answer — never elsewhere", async () => {
+    const us = fakeProvider("us");
+    const eu = fakeProvider("eu");
+    const { router } = routerFor([us.provider, eu.provider], { retry: { attemptTimeoutMs: 1_000 } });
+    us.set("hang");
+    const pinned = settle(
+      router.send(call({ pin: { upstream: "us", resource: "cachedContents/7" }, fallbackModels: ["gemini-2.5-pro"] })),
+    );
+    await vi.advanceTimersByTimeAsync(5_000);
+    const out = await pinned;
+    expect(out.ok).toBe(false);
+    if (out.ok) return;
+    expect(out.e.httpCode).toBe(503);
+    expect(out.e.message).toContain('cachedContents/7 lives on upstream "us"');
+    expect(eu.sent.length).toBe(0); // no failover, and no fallback model either
+    // An unknown upstream (removed from the configuration since): the same clear refusal, nothing sent.
+    const gone = await settle(router.send(call({ pin: { upstream: "gone", resource: "Interaction v1_x" } })));
+    expect(gone.ok ? 0 : gone.e.message).toContain('"gone"');
+  });
+});

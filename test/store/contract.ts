@@ -6,7 +6,7 @@
  * Presence is one set per store, not per key: each harness's store must see no other test's beats.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Admission, Charge, Store, Window } from "../../service/src/store/store.js";
+import type { Admission, Charge, OwnedResource, Store, Window } from "../../service/src/store/store.js";
 
 export interface StoreHarness {
   store: Store;
@@ -361,6 +361,65 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         await expect(h.store.presence.beat("", 1000)).rejects.toThrow(RangeError);
         await expect(h.store.presence.beat(`${id}:a`, 0)).rejects.toThrow(RangeError);
         await expect(h.store.presence.beat(`${id}:a`, 1.5)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("ownership registry", () => {
+      const record = (over: Partial<OwnedResource> = {}): OwnedResource => ({
+        kind: "cachedContent",
+        id: `${id}-c1`,
+        tenant: "acme",
+        upstream: "us",
+        model: "gemini-2.5-flash",
+        createdAt: h.now(),
+        expiresAt: h.now() + HOUR,
+        data: { tokens: 4096 },
+        ...over,
+      });
+
+      it("records who owns a resource and where it lives, by kind and id", async () => {
+        const r = record();
+        await h.store.resources.put(r);
+        expect(await h.store.resources.get("cachedContent", `${id}-c1`)).toEqual(r);
+        expect(await h.store.resources.get("interaction", `${id}-c1`)).toBeNull(); // ids are per kind
+        expect(await h.store.resources.get("cachedContent", `${id}-none`)).toBeNull();
+        await h.store.resources.put(record({ upstream: "eu" })); // replaced
+        expect((await h.store.resources.get("cachedContent", `${id}-c1`))?.upstream).toBe("eu");
+      });
+
+      it("lists a tenant's own records of one kind, oldest first, and no one else's", async () => {
+        await h.store.resources.put(record({ id: `${id}-b`, createdAt: h.now() + 2 }));
+        await h.store.resources.put(record({ id: `${id}-a`, createdAt: h.now() + 1 }));
+        await h.store.resources.put(record({ id: `${id}-x`, tenant: "globex" }));
+        await h.store.resources.put(record({ id: `${id}-i`, kind: "interaction" }));
+        const mine = await h.store.resources.list("cachedContent", "acme");
+        expect(mine.map((r) => r.id).filter((x) => x.startsWith(id))).toEqual([`${id}-a`, `${id}-b`]);
+        expect((await h.store.resources.list("cachedContent", "globex")).map((r) => r.id)).toContain(`${id}-x`);
+        expect((await h.store.resources.list("interaction", "acme")).map((r) => r.id)).toContain(`${id}-i`);
+      });
+
+      it("deletes once, and then the resource is absent everywhere", async () => {
+        await h.store.resources.put(record());
+        expect(await h.store.resources.delete("cachedContent", `${id}-c1`)).toBe(true);
+        expect(await h.store.resources.delete("cachedContent", `${id}-c1`)).toBe(false);
+        expect(await h.store.resources.get("cachedContent", `${id}-c1`)).toBeNull();
+        expect((await h.store.resources.list("cachedContent", "acme")).map((r) => r.id)).not.toContain(`${id}-c1`);
+      });
+
+      it("honours expiry: an expired record is absent, and one already expired is not stored", async () => {
+        await h.store.resources.put(record({ expiresAt: h.now() + 300 }));
+        await h.store.resources.put(record({ id: `${id}-past`, expiresAt: h.now() - 1 }));
+        expect(await h.store.resources.get("cachedContent", `${id}-c1`)).not.toBeNull();
+        expect(await h.store.resources.get("cachedContent", `${id}-past`)).toBeNull();
+        await h.advance(350);
+        expect(await h.store.resources.get("cachedContent", `${id}-c1`)).toBeNull();
+        expect((await h.store.resources.list("cachedContent", "acme")).map((r) => r.id)).not.toContain(`${id}-c1`);
+      });
+
+      it("refuses a record without its owner or upstream", async () => {
+        await expect(h.store.resources.put(record({ tenant: "" }))).rejects.toThrow(RangeError);
+        await expect(h.store.resources.put(record({ upstream: "" }))).rejects.toThrow(RangeError);
+        await expect(h.store.resources.put(record({ expiresAt: 1.5 }))).rejects.toThrow(RangeError);
       });
     });
 

@@ -68,10 +68,21 @@ export function tokenUsageOf(usage: UsageMetadataWire | undefined): TokenUsage |
 }
 
 /** USD for one call; undefined when the model has no price (the caller counts that as "unpriced"). */
-export function costOf(table: PriceTable, model: string, usage: UsageMetadataWire): CallCost | undefined {
+export function costOf(
+  table: PriceTable,
+  model: string,
+  usage: UsageMetadataWire,
+  tier: "standard" | "batch" = "standard",
+): CallCost | undefined {
   // hasOwn: a model id such as "constructor" must not find Object.prototype's members.
-  const prices = Object.hasOwn(table.models, model) ? table.models[model] : undefined;
-  if (!prices) return undefined;
+  const listed = Object.hasOwn(table.models, model) ? table.models[model] : undefined;
+  if (!listed) return undefined;
+  // Batch jobs pay the model's batch prices (half the standard ones on Google's tables); none listed = unpriced.
+  if (tier === "batch" && (listed.batchInput === undefined || listed.batchOutput === undefined)) return undefined;
+  const prices =
+    tier === "batch"
+      ? { ...listed, input: listed.batchInput!, output: listed.batchOutput!, audioInput: undefined }
+      : listed;
 
   const prompt = count(usage.promptTokenCount);
   const cached = count(usage.cachedContentTokenCount);
@@ -147,6 +158,17 @@ function count(n: unknown): number {
 /** Rounded to nano-dollars, so sums of many calls in metrics stay free of floating-point dust. */
 function nano(usd: number): number {
   return Math.round(usd * 1e9) / 1e9;
+}
+
+/**
+ * What keeping `tokens` in a context cache for `ms` costs: tokens × hours × the model's storage price per 1M tokens per
+ * hour (tiered by the cache's size). Negative for a refund (a cache deleted before its expiry). Undefined when the
+ * model has no storage price.
+ */
+export function cacheStorageUsd(table: PriceTable, model: string, tokens: number, ms: number): number | undefined {
+  const prices = Object.hasOwn(table.models, model) ? table.models[model] : undefined;
+  if (!prices?.cacheStorage) return undefined;
+  return nano((tokens * (ms / 3_600_000) * rateFor(prices.cacheStorage, tokens)) / 1e6);
 }
 
 /** Every token of a call, each counted once (what a tokens-per-minute limit and the usage watch count). */

@@ -40,6 +40,11 @@ export interface ModelPrices {
   /** Uncached IMAGE and VIDEO prompt tokens, likewise (gemini-embedding-2). */
   readonly imageInput?: Price;
   readonly videoInput?: Price;
+  /** Batch jobs (the Batch API, Vertex batch prediction): their input and output prices; absent = not batch-priced. */
+  readonly batchInput?: Price;
+  readonly batchOutput?: Price;
+  /** Context cache storage: USD per 1M tokens per hour, tiered by the cache's size like the others. */
+  readonly cacheStorage?: Price;
 }
 
 export interface PriceTable {
@@ -119,6 +124,9 @@ const ModelPricesSchema = z.strictObject({
   audioInput: PriceSchema.optional(),
   imageInput: PriceSchema.optional(),
   videoInput: PriceSchema.optional(),
+  batchInput: PriceSchema.optional(),
+  batchOutput: PriceSchema.optional(),
+  cacheStorage: PriceSchema.optional(),
 });
 
 export const PriceTableSchema = z.strictObject({

@@ -18,9 +18,14 @@ const FIELDS = [
   "usd_micros",
   "cache_hits",
   "saved_usd_micros",
+  "storage_usd_micros",
 ] as const;
 export type Field = (typeof FIELDS)[number];
 const PERIODS: readonly Period[] = ["day", "month"];
+
+/** Spend on tenant-owned resources, shown apart in the summary (it is also in the model totals, as spend limits read). */
+export const USAGE_KINDS = ["cache", "interaction", "batch"] as const;
+export type UsageKind = (typeof USAGE_KINDS)[number];
 
 export interface ModelUsage {
   /** Calls that went upstream. */
@@ -30,6 +35,8 @@ export interface ModelUsage {
   /** Calls answered from the response cache, and what they would have cost. */
   cacheHits: number;
   savedUsd: number;
+  /** Context cache storage (token-hours at the storage price), included in `usd`. */
+  storageUsd?: number;
 }
 
 export interface UsageSummary {
@@ -38,13 +45,31 @@ export interface UsageSummary {
   at: string;
   tenants: Record<
     string,
-    { total: ModelUsage; models: Record<string, ModelUsage>; features: Record<string, ModelUsage> }
+    {
+      total: ModelUsage;
+      models: Record<string, ModelUsage>;
+      features: Record<string, ModelUsage>;
+      /** Context caches (creation and storage), interactions and batch jobs: their part of the totals. */
+      kinds: Partial<Record<UsageKind, ModelUsage>>;
+    }
   >;
 }
 
 export interface UsageLedger {
-  /** Counts one finished call (fire-and-forget). */
-  add(tenant: string, model: string, tokens: TokenUsage, cost: CallCost | undefined, feature?: string): void;
+  /** Counts one finished call (fire-and-forget); `kind` when it was a cache, an interaction or a batch job. */
+  add(
+    tenant: string,
+    model: string,
+    tokens: TokenUsage,
+    cost: CallCost | undefined,
+    feature?: string,
+    kind?: UsageKind,
+  ): void;
+  /**
+   * Counts context cache storage (negative: a refund, when a cache is deleted or shortened before its expiry), in
+   * the model's spend and the cache kind's.
+   */
+  addStorage(tenant: string, model: string, usd: number): void;
   /** Counts one call answered from the cache, and the spend it saved. */
   addCacheHit(tenant: string, model: string, savedUsd: number | undefined, feature?: string): void;
   summary(period: Period, at?: number): Promise<UsageSummary>;
@@ -55,6 +80,11 @@ export interface UsageLedger {
 /** The counter of one tenant × model × field; spend limits (pipeline/admit.ts) read the `usd_micros` ones. */
 export function usageCounterName(tenant: string, model: string, field: Field): string {
   return `usage:${tenant}:${model}:${field}`;
+}
+
+/** The counter of one tenant × resource kind × field. */
+export function kindCounterName(tenant: string, kind: UsageKind, field: Field): string {
+  return `usage-kind:${tenant}:${kind}:${field}`;
 }
 
 /** The counter of one tenant × feature label × field (a separate family: a feature is not a model). */
@@ -85,6 +115,7 @@ export function createUsageLedger(
     model: string,
     feature: string | undefined,
     amounts: Partial<Record<Field, number>>,
+    kind?: UsageKind,
   ) => {
     const at = Date.now();
     for (const period of PERIODS) {
@@ -93,6 +124,7 @@ export function createUsageLedger(
         if (!amount) continue;
         const names = [usageCounterName(tenant, model, field)];
         if (feature) names.push(featureCounterName(tenant, feature, field));
+        if (kind) names.push(kindCounterName(tenant, kind, field));
         for (const name of names) {
           const ref: CounterRef = { name, period, at };
           store.counters.add(ref, amount).catch((err: unknown) => {
@@ -117,15 +149,26 @@ export function createUsageLedger(
       );
     },
 
-    add(tenant, model, t, cost, feature) {
-      addAmounts(tenant, model, feature, {
-        requests: 1,
-        input: t.input + t.toolUsePrompt,
-        cached_input: t.cachedInput,
-        output: t.output,
-        reasoning: t.thinking,
-        usd_micros: cost ? usdMicros(cost.totalUsd) : 0,
-      });
+    add(tenant, model, t, cost, feature, kind) {
+      addAmounts(
+        tenant,
+        model,
+        feature,
+        {
+          requests: 1,
+          input: t.input + t.toolUsePrompt,
+          cached_input: t.cachedInput,
+          output: t.output,
+          reasoning: t.thinking,
+          usd_micros: cost ? usdMicros(cost.totalUsd) : 0,
+        },
+        kind,
+      );
+    },
+
+    addStorage(tenant, model, usd) {
+      const micros = usdMicros(usd);
+      if (micros) addAmounts(tenant, model, undefined, { usd_micros: micros, storage_usd_micros: micros }, "cache");
     },
 
     addCacheHit(tenant, model, savedUsd, feature) {
@@ -142,6 +185,9 @@ export function createUsageLedger(
         for (const feature of features(tenant)) {
           for (const field of FIELDS) refs.push({ name: featureCounterName(tenant, feature, field), period, at });
         }
+        for (const kind of USAGE_KINDS) {
+          for (const field of FIELDS) refs.push({ name: kindCounterName(tenant, kind, field), period, at });
+        }
       }
       const values = await store.counters.readMany(refs);
       let i = 0;
@@ -154,6 +200,7 @@ export function createUsageLedger(
           usd: v.usd_micros / 1e6,
           cacheHits: v.cache_hits,
           savedUsd: v.saved_usd_micros / 1e6,
+          ...(v.storage_usd_micros ? { storageUsd: v.storage_usd_micros / 1e6 } : {}),
         };
       };
       const tenants: UsageSummary["tenants"] = {};
@@ -178,7 +225,12 @@ export function createUsageLedger(
           const u = next();
           if (u) byFeature[feature] = u;
         }
-        tenants[tenant] = { total, models, features: byFeature };
+        const kinds: Partial<Record<UsageKind, ModelUsage>> = {};
+        for (const kind of USAGE_KINDS) {
+          const u = next();
+          if (u) kinds[kind] = u;
+        }
+        tenants[tenant] = { total, models, features: byFeature, kinds };
       }
       return { period, at: new Date(at).toISOString(), tenants };
     },

@@ -57,6 +57,8 @@ export const ENV = {
   BUDGET_PUSH_SERVICE_ACCOUNT: "GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT", // the push subscription's service account
   BUDGET_BATCH_THRESHOLD: "GATEWAY_BUDGET_BATCH_THRESHOLD", // share of the budget spent at which batch is paused
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
+  BATCH_BUCKET: "GATEWAY_BATCH_BUCKET", // Cloud Storage bucket where batch jobs are staged (infra's batch bucket)
+  STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL", // Cloud Storage JSON API endpoint override (the emulator's, in tests)
   PROMPTS_DIR: "GATEWAY_PROMPTS_DIR", // the prompts folder (docs/prompts.md); npm start / the image use ./prompts
   FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS", // how long after a prompt call its feedback is taken
 } as const;
@@ -141,6 +143,11 @@ const EnvSchema = z
       .optional(),
     [ENV.BUDGET_BATCH_THRESHOLD]: z.coerce.number().gt(0).max(1).default(0.8),
     [ENV.BUDGET_ALLOWLIST]: commaList().optional(),
+    [ENV.BATCH_BUCKET]: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "must be a Cloud Storage bucket name")
+      .optional(),
+    [ENV.STORAGE_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
     [ENV.PROMPTS_DIR]: z.string().min(1).optional(),
     [ENV.FEEDBACK_WINDOW_SECONDS]: int(60, 90 * 86_400).default(7 * 86_400),
   })
@@ -249,6 +256,11 @@ export interface Config {
     readonly maxBytes: number;
     readonly ttlSeconds: number;
   };
+  /**
+   * Batch jobs' staging bucket and the Cloud Storage endpoint; in emulator mode both default to the emulator's own
+   * Cloud Storage (bucket `gateway-batch`). Undefined bucket: batch jobs answer 503 naming the setting.
+   */
+  readonly batch: { readonly bucket: string | undefined; readonly storageBaseUrl: string | undefined };
   /** Prompt templates: the folder (undefined: none) and how long feedback on a call is accepted. */
   readonly prompts: { readonly dir: string | undefined; readonly feedbackWindowSeconds: number };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
@@ -346,6 +358,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       leaseMs: e[ENV.LEASE_MS],
     },
     cache: { maxBytes: e[ENV.CACHE_MAX_BYTES], ttlSeconds: e[ENV.CACHE_TTL_SECONDS] },
+    batch: {
+      bucket: e[ENV.BATCH_BUCKET] ?? (kind === "emulator" ? "gateway-batch" : undefined),
+      storageBaseUrl: e[ENV.STORAGE_BASE_URL]?.replace(/\/+$/, ""),
+    },
     prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],

@@ -104,7 +104,9 @@ function route(call: Call, path: string, query: string): void {
 
   const stream = r.method === "streamGenerateContent";
   const sse = stream && params?.get("alt") === "sse";
-  const key = r.method === "countTokens" ? null : call.state.cache.key(r.vertex, r.model, call.body);
+  // An answer that uses a context cache depends on the cache, not only on the body: never from the answer cache.
+  const usesCache = call.body.includes("cachedContent") || call.body.includes("cached_content");
+  const key = r.method === "countTokens" || usesCache ? null : call.state.cache.key(r.vertex, r.model, call.body);
   const hit = key === null ? undefined : call.state.cache.get(key);
   if (hit) return serve(call, r, hit, stream, sse);
 
@@ -181,16 +183,45 @@ function prepare(call: Call, r: ModelRoute, json: unknown): Prepared | null {
     failCall(call, thinking);
     return null;
   }
-  const prompt = countPrompt(body.contents, body.systemInstruction, body.tools);
+  // A context cache (caches.ts) stands before the request's contents and supplies its systemInstruction and tools.
+  let { contents, systemInstruction } = body;
+  let tools: readonly object[] | undefined = body.tools;
+  let toolConfig: unknown = body.toolConfig;
+  let cached = 0;
+  if (typeof body.cachedContent === "string") {
+    try {
+      const c = state.resources.caches.resolve(body.cachedContent);
+      if (c.model !== r.model) {
+        throw errors.invalidArgument(
+          `Model used by GenerateContent request (${r.model}) and CachedContent (${c.model}) has to be the same.`,
+        );
+      }
+      if (body.systemInstruction || body.tools?.length || body.toolConfig) {
+        throw errors.invalidArgument(
+          "CachedContent can not be used with GenerateContent request setting system_instruction, tools or tool_config.",
+        );
+      }
+      contents = [...c.contents, ...body.contents];
+      systemInstruction = c.systemInstruction;
+      tools = c.tools;
+      toolConfig = c.toolConfig;
+      cached = c.tokens;
+    } catch (e) {
+      failCall(call, toGatewayError(e));
+      return null;
+    }
+  }
+  const prompt = countPrompt(contents, systemInstruction, tools);
+  if (cached) prompt.cached = cached;
   if (state.armor?.test(promptText(body.contents))) return { prompt, blocked: true, cands: null };
   const cands = generateCandidates({
     model: r.model,
-    contents: body.contents,
-    systemInstruction: body.systemInstruction,
+    contents,
+    systemInstruction,
     generationConfig: body.generationConfig,
     responseTokens: state.settings.responseTokens,
-    tools: body.tools,
-    toolConfig: body.toolConfig,
+    tools,
+    toolConfig,
     thinking,
   });
   return { prompt, blocked: false, cands };

@@ -38,6 +38,10 @@ function usage(meta: ResponseMeta, prompt: PromptCount, candidates: number | nul
   if (thoughts > 0) u.thoughtsTokenCount = thoughts;
   u.totalTokenCount = prompt.total + (candidates ?? 0) + thoughts;
   u.promptTokensDetails = promptDetails(prompt);
+  if (prompt.cached) {
+    u.cachedContentTokenCount = prompt.cached;
+    u.cacheTokensDetails = [{ modality: MediaModality.TEXT, tokenCount: prompt.cached }];
+  }
   if (candidates !== null) u.candidatesTokensDetails = [{ modality: MediaModality.TEXT, tokenCount: candidates }];
   if (meta.vertex) u.trafficType = TrafficType.ON_DEMAND;
   return u;

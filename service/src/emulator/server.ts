@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { GatewayError, errors, toGatewayError } from "../wire/errors.js";
 import { readBody, sendError, sendJson } from "./http.js";
 import { handleModelCall } from "./model-call.js";
+import { clearResources, handleResource } from "./resources.js";
 import { mergeSettings, parseSettingsPatch, type EmulatorSettings, type EmulatorSettingsPatch } from "./settings.js";
 import { applySettings, createState, type EmulatorState } from "./state.js";
 import type { EmulatorStats, RecordedRequest } from "./stats.js";
@@ -25,8 +26,13 @@ export interface RunningEmulator {
   stats(): EmulatorStats;
   /** The last model calls (at most 200), oldest first. */
   requests(): RecordedRequest[];
-  /** Zeroes stats, clears recorded requests and quota windows; settings are kept. */
+  /** Zeroes stats, clears recorded requests and quota windows (caches, interactions, batch jobs and stored objects
+   *  stay: `resetResources` clears them); settings are kept. */
   reset(): void;
+  /** Forgets every cache, interaction, batch job and stored object. */
+  resetResources(): void;
+  /** Cloud Storage objects under a prefix (as the JSON API lists them), with their bytes. */
+  objects(bucket: string, prefix?: string): { name: string; data: Buffer }[];
   /** Closes the server and every open socket, also mid-stream. */
   close(): Promise<void>;
 }
@@ -110,6 +116,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     if (path === "/healthz" || path.startsWith("/__emulator/")) return handleControl(state, req, res, path);
+    if (handleResource(state, req, res, path, q === -1 ? "" : url.slice(q + 1))) return;
     handleModelCall(state, req, res, path, q === -1 ? "" : url.slice(q + 1));
   });
   const host = options.host ?? "127.0.0.1";
@@ -135,6 +142,9 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     stats: () => state.stats.snapshot(),
     requests: () => state.log.list(),
     reset: () => reset(state),
+    resetResources: () => clearResources(state.resources),
+    objects: (bucket, prefix = "") =>
+      state.resources.storage.list(bucket, prefix).map((o) => ({ name: o.name, data: o.data })),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

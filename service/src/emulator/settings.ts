@@ -30,6 +30,12 @@ export interface EmulatorSettings {
    * settings restarts the sequence from the seed.
    */
   seed: number | null;
+  /**
+   * Tenant-owned resources (resources.ts): a batch job moves through each state (QUEUED, PENDING, RUNNING) in
+   * `batchStepMs` (time compression: Vertex takes hours) and ends as `batchOutcome`; a background interaction
+   * completes `backgroundMs` after it was created.
+   */
+  resources: { batchStepMs: number; batchOutcome: "succeeded" | "failed" | "partial"; backgroundMs: number };
 }
 
 /**
@@ -57,6 +63,7 @@ export function defaultSettings(): EmulatorSettings {
     chunkTokens: 8,
     streamBreakAfterChunks: null,
     seed: null,
+    resources: { batchStepMs: 50, batchOutcome: "succeeded", backgroundMs: 50 },
   };
 }
 
@@ -76,6 +83,14 @@ function validRegex(pattern: string): boolean {
 
 /** Strict on purpose: a misspelt knob in a test must fail loudly instead of silently doing nothing. */
 export const SettingsPatchSchema = z.strictObject({
+  resources: z
+    .strictObject({
+      batchStepMs: ms.optional(),
+      batchOutcome: z.enum(["succeeded", "failed", "partial"]).optional(),
+      backgroundMs: ms.optional(),
+    })
+    .nullable()
+    .optional(),
   region: z.string().min(1).max(64).optional(),
   latency: z
     .strictObject({ firstTokenMs: ms.optional(), perChunkMs: ms.optional(), jitterMs: ms.optional() })
@@ -150,6 +165,7 @@ export function mergeSettings(base: EmulatorSettings, patch: EmulatorSettingsPat
     streamBreakAfterChunks:
       patch.streamBreakAfterChunks === undefined ? base.streamBreakAfterChunks : patch.streamBreakAfterChunks,
     seed: patch.seed === undefined ? base.seed : patch.seed,
+    resources: patch.resources === null ? d.resources : { ...base.resources, ...stripUndefined(patch.resources) },
   };
   for (const [code, p] of Object.entries(next.errors)) if (p === 0) delete next.errors[code];
   const sum = Object.values(next.errors).reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@
 import { mergeSettings, defaultSettings, type EmulatorSettings, type EmulatorSettingsPatch } from "./settings.js";
 import { AnswerCache } from "./cache.js";
 import { RequestLog, SlidingWindow, StatsCollector } from "./stats.js";
+import { createResourceState, type ResourceState } from "./resources.js";
 
 export interface EmulatorState {
   settings: EmulatorSettings;
@@ -19,6 +20,8 @@ export interface EmulatorState {
   tpm: SlidingWindow;
   cache: AnswerCache;
   nextResponseId: () => string;
+  /** Caches, interactions, batch jobs and the Cloud Storage they use (resources.ts). */
+  resources: ResourceState;
 }
 
 export function createState(patch: EmulatorSettingsPatch | undefined): EmulatorState {
@@ -33,7 +36,9 @@ export function createState(patch: EmulatorSettingsPatch | undefined): EmulatorS
     tpm: new SlidingWindow(),
     cache: new AnswerCache(),
     nextResponseId: responseIds(),
+    resources: undefined as unknown as ResourceState,
   };
+  state.resources = createResourceState(() => state.settings);
   if (patch) applySettings(state, mergeSettings(state.settings, patch));
   return state;
 }

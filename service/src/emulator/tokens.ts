@@ -26,6 +26,8 @@ export interface PromptCount {
   details: { modality: Modality; tokenCount: number }[];
   /** Characters of text parts without whitespace: Vertex's `totalBillableCharacters`. */
   billableCharacters: number;
+  /** Of `total`, the tokens served from a context cache (caches.ts): `cachedContentTokenCount`. */
+  cached?: number;
 }
 
 export function textTokens(text: string): number {

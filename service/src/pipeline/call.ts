@@ -21,7 +21,9 @@ import type { GuardVerdict } from "./guard.js";
 import type { RelayResult } from "./relay.js";
 import type { ValidatedBody } from "./validate.js";
 import type { Priority, Tenant } from "../config/tenants.js";
-import type { ModelMethod, UsageMetadataWire } from "../wire/gemini.js";
+import type { UsageMetadataWire } from "../wire/gemini.js";
+import type { Pin } from "../route/router.js";
+import type { ClientScope } from "./resources/names.js";
 
 /** The client-facing API a request came in through. */
 export type Surface = "gemini" | "vertex" | "openai";
@@ -44,6 +46,8 @@ export interface RouteTarget {
    * names the model (a 400 when it cannot). Gemini surfaces have none: their bodies are the request.
    */
   decodeBody?: (raw: Buffer, context: DecodeContext) => DecodedBody | Promise<DecodedBody>;
+  /** For a resource operation: the API the client spoke (how the resources it creates are named to it). */
+  scope?: ClientScope;
 }
 
 /** What a decoder may read besides the body: the authenticated tenant and the request's headers (prompt calls). */
@@ -56,8 +60,8 @@ export interface DecodeContext {
 export interface DecodedBody {
   model: string;
   raw: Buffer;
-  /** The operation, when the body decides it (OpenAI's `stream: true`); else the target's. */
-  method?: ModelMethod;
+  /** The operation, when the body decides it (OpenAI's `stream: true`, an interaction's); else the target's. */
+  method?: string;
   /** Response headers the surface adds (e.g. what its translation dropped). */
   headers?: Readonly<Record<string, string>> | undefined;
   /** A prompt template call: which prompt, version and variant (for the audit record and metrics). */
@@ -137,4 +141,9 @@ export interface Call {
   fromCache?: { kind: "hit" | "coalesced" | "stale"; entry: CacheEntry };
   /** The error answered (or, for a stream cut after it started, the reason it ended). */
   failure?: GatewayError;
+  /**
+   * The call uses a tenant-owned resource (resources/ownership.ts): the upstream it must go to, and, for a context
+   * cache, the name the upstream knows it by (written into the request in place of the client's).
+   */
+  pin?: Pin & { upstreamName?: string };
 }

@@ -49,7 +49,8 @@ export function createFinish(d: FinishDeps): (call: Call) => void {
         r.cost = costOf(d.prices, r.model, usage);
         r.unpriced = r.cost === undefined;
       }
-      if (r.tokens && r.tenant && r.model) d.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature);
+      const kind = call.resolved?.operation.usageKind;
+      if (r.tokens && r.tenant && r.model) d.usage.add(r.tenant, r.model, r.tokens, r.cost, r.feature, kind);
     } else if (call.spent) {
       // Nothing relayed, but upstream calls that answered before the call failed are billed by Google (gather.ts).
       r.tokens = tokenUsageOf(call.spent);

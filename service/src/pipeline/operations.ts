@@ -14,13 +14,23 @@ import type { Surface } from "./call.js";
 import { estimateEmbed, validateEmbed, type EmbedMethod } from "./embed-request.js";
 import { embedPlan } from "./embed-vertex.js";
 import type { GatherPlan } from "./gather.js";
+import type { UsageKind } from "../accounting/usage.js";
+import type { UpstreamMethod } from "../upstream/provider.js";
+import type { RelayResult } from "./relay.js";
+import type { Call } from "./call.js";
+import type { ExecuteContext } from "./resources/context.js";
+import { RESOURCE_OPERATIONS } from "./resources/operations.js";
+import type { ResourceKind } from "./resources/names.js";
 import { requestBody, validateBody, type RequestAdditions, type ValidatedBody } from "./validate.js";
 
 export interface Operation {
-  /** The method as it appears in the path (`models/{model}:{name}`). */
-  readonly name: ModelMethod;
+  /**
+   * The method as it appears in the path (`models/{model}:{name}`), or, for an operation on a tenant-owned resource
+   * (resources/operations.ts), its resource method (`cachedContents.create`, `interactions.create`, …).
+   */
+  readonly name: ModelMethod | OperationName;
   /** What the provider is asked to do (one of its methods). */
-  readonly upstreamMethod: ModelMethod;
+  readonly upstreamMethod: UpstreamMethod;
   /** Relayed as a stream (chunks as they arrive) rather than one body. */
   readonly stream: boolean;
   /** Parses and checks the body into the canonical request (400 when it is not one), for the resolved model. */
@@ -48,12 +58,37 @@ export interface Operation {
    * `upstreamMethod` then only names its trace span and `upstreamBody` is not called.
    */
   gather?(body: ValidatedBody, model: string, surface: Surface): GatherPlan;
+  /**
+   * The tenant-owned resource the request uses (a generate call's `cachedContent`, an interaction's
+   * `previous_interaction_id`): the ownership stage looks it up — another tenant's is a 404, as if absent — and pins
+   * the call to the upstream that holds it (resources/ownership.ts).
+   */
+  uses?(doc: Readonly<Record<string, unknown>>): { kind: ResourceKind; name: string } | undefined;
+  /**
+   * For an operation that makes its own upstream calls after admission (creating a cache, an interaction, a batch
+   * job: resources/operations.ts): routes and relays them itself, and returns what was relayed.
+   */
+  execute?(call: Call, ctx: ExecuteContext): Promise<RelayResult>;
+  /** The kind of spend it is in /admin/usage (resources). */
+  readonly usageKind?: UsageKind;
+  /** Admitted as batch traffic whatever the tenant's priority (batch jobs: the budget kill switch's batch threshold). */
+  readonly batch?: boolean;
 }
+
+/** Operations on tenant-owned resources, and the Developer API's batch method. */
+export type OperationName =
+  "batchGenerateContent" | `${"cachedContents" | "interactions" | "batchPredictionJobs"}.${string}`;
 
 const generative = (model: string) => embeddingSpec(model) === undefined;
 
+/** A generate call may use a context cache (`cachedContent`): its owner's only, on its upstream only. */
+function usesCache(doc: Readonly<Record<string, unknown>>): { kind: ResourceKind; name: string } | undefined {
+  return typeof doc.cachedContent === "string" ? { kind: "cachedContent", name: doc.cachedContent } : undefined;
+}
+
 const generate = {
   validate: (raw: Buffer) => validateBody("generateContent", raw),
+  uses: usesCache,
   guarded: true,
   estimate: estimateTokens,
   cacheable: true,
@@ -109,12 +144,17 @@ export const OPERATIONS: Readonly<Record<ModelMethod, Operation>> = {
 
 /** The operation a path's method names; undefined when the gateway serves no such operation. */
 export function operationOf(method: string): Operation | undefined {
-  return Object.hasOwn(OPERATIONS, method) ? OPERATIONS[method as ModelMethod] : undefined;
+  if (Object.hasOwn(OPERATIONS, method)) return OPERATIONS[method as ModelMethod];
+  return Object.hasOwn(RESOURCE_OPERATIONS, method) ? RESOURCE_OPERATIONS[method] : undefined;
 }
 
-/** The operations that serve a model, by name: what a model read lists as its supported methods. */
-export function operationsServing(model: string): ModelMethod[] {
-  return Object.values(OPERATIONS)
+/**
+ * The operations that serve a model, by name: what a model read lists as its supported methods (the Developer API's
+ * names: a generative model also serves `createCachedContent` and `batchGenerateContent`).
+ */
+export function operationsServing(model: string): string[] {
+  const names: string[] = Object.values(OPERATIONS)
     .filter((op) => !op.servesModel || op.servesModel(model))
     .map((op) => op.name);
+  return generative(model) ? [...names, "createCachedContent", "batchGenerateContent"] : names;
 }

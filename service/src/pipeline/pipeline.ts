@@ -34,6 +34,8 @@ import { guard, injectionBlock, type GuardVerdict } from "./guard.js";
 import { operationOf, operationsServing, type Operation } from "./operations.js";
 import { OVERHEAD_HEADER, respondError } from "./respond.js";
 import { createServe } from "./serve.js";
+import type { ResourceDeps } from "./resources/context.js";
+import { bindResource } from "./resources/ownership.js";
 
 export interface PipelineDeps {
   keyring: Keyring;
@@ -55,6 +57,8 @@ export interface PipelineDeps {
   logger: Logger;
   body: BodyLimits;
   lifecycle: Lifecycle;
+  /** Tenant-owned resources: the ownership registry, batch staging, and their spend. */
+  resources: ResourceDeps;
 }
 
 /**
@@ -120,6 +124,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       call.body = trace.stage("validate", () => operation.validate(raw, resolved.model));
       r.promptSha256 = promptFingerprint(call.body.doc);
       call.verdict = trace.stage("guard", () => guardCall(call));
+      // A resource the request uses (a cache, a previous interaction): the tenant's own only; pins the call to it.
+      await trace.stage("ownership", () => bindResource(call, deps.resources.registry));
       call.options = callOptions(req.headers, call.identity.tenant, resolved, call.body, deps);
       r.priority = call.options.priority;
       r.feature = call.options.feature;

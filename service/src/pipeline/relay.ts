@@ -11,6 +11,7 @@ import type { UpstreamResponse } from "../upstream/provider.js";
 import { translateNetworkError } from "../upstream/http.js";
 import { estimateChunkOutputTokens } from "../accounting/estimate.js";
 import type { ResponseEncoder } from "./encoder.js";
+import type { RelayHooks } from "./resources/context.js";
 
 export interface RelayResult {
   status: number;
@@ -52,6 +53,8 @@ export interface RelayOptions {
   capture: boolean;
   /** Aborts when the instance's drain deadline comes: a stream still running then ends with an error event. */
   cut: AbortSignal;
+  /** Answers that are not Gemini responses (interactions, caches): how usage is read, and a hook before writing. */
+  hooks?: RelayHooks;
 }
 
 export async function relay(upstream: UpstreamResponse, res: ServerResponse, o: RelayOptions): Promise<RelayResult> {
@@ -64,7 +67,10 @@ async function relayUnary(upstream: UpstreamResponse, res: ServerResponse, o: Re
   const body = await collect(upstream, Infinity);
   o.beforeHead(performance.now());
   const text = body.toString("utf8");
-  const { usage, modelArmorBlock } = inspect(text);
+  const { usage, modelArmorBlock } = o.hooks?.usageOf
+    ? { usage: o.hooks.usageOf(text), modelArmorBlock: undefined }
+    : inspect(text);
+  if (o.hooks?.onFirst) await o.hooks.onFirst(text);
   const out = o.encoder.unary(body, usage);
   res.writeHead(upstream.status, { "content-type": o.encoder.unaryContentType, "content-length": out.length });
   res.end(out);
@@ -126,8 +132,12 @@ async function relayStream(upstream: UpstreamResponse, res: ServerResponse, o: R
 
   const write = async (payloads: string[]): Promise<void> => {
     for (const payload of payloads) {
+      if (events === 0 && o.hooks?.onFirst) await o.hooks.onFirst(payload);
       // Only chunks that can carry what we account for are parsed; the rest pass through as text.
-      if (payload.includes('"usageMetadata"') || payload.includes(MODEL_ARMOR)) {
+      const hooks = o.hooks;
+      if (hooks?.usageOf) {
+        if (payload.includes(hooks.usageMarker ?? "usage")) usage = hooks.usageOf(payload) ?? usage;
+      } else if (payload.includes('"usageMetadata"') || payload.includes(MODEL_ARMOR)) {
         const seen = inspect(payload);
         usage = seen.usage ?? usage;
         modelArmorBlock ??= seen.modelArmorBlock;

@@ -23,6 +23,8 @@ import { gather } from "./gather.js";
 import { relay, type RelayResult } from "./relay.js";
 import { OVERHEAD_HEADER, respondCached } from "./respond.js";
 import { attributionLabels } from "./validate.js";
+import type { RouteRequest } from "../route/router.js";
+import type { ExecuteContext, RelayHooks, ResourceDeps } from "./resources/context.js";
 
 /** Response headers naming who served the call (`<provider>/<region>/<model>`) and after how many attempts. */
 export const UPSTREAM_HEADER = "x-gateway-upstream";
@@ -43,6 +45,8 @@ export interface ServeDeps {
   defaultOutputTokens: number;
   /** Aborts at the instance's drain deadline. */
   cut: AbortSignal;
+  /** Tenant-owned resources: the registry, staging and spend outside a call's reconcile. */
+  resources: ResourceDeps;
 }
 
 export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
@@ -59,6 +63,23 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
       call.relayed = await gatherAnswer(call, span); // several upstream calls, one answer (never cached)
       return undefined;
     }
+    const execute = call.resolved!.operation.execute;
+    if (execute) {
+      // A resource operation (resources/operations.ts) makes its own upstream calls, each routed and relayed here.
+      call.upstream.started = performance.now();
+      const ctx: ExecuteContext = {
+        send: async (o) => {
+          const routed = await route(call, span, o);
+          if (!routed) throw new Error("unreachable: no stale answer for a resource operation");
+          return routed;
+        },
+        relay: (routed, hooks) => relayAnswer(call, routed, span, false, hooks),
+        deps: d.resources,
+      };
+      call.relayed = await execute(call, ctx);
+      span.end(call.relayed.clientClosed ? "client closed the request" : call.relayed.streamError);
+      return undefined;
+    }
     const routed = await route(call, span);
     if (!routed) return undefined; // every upstream failed and a stale answer was served
     call.relayed = await relayAnswer(call, routed, span, key !== undefined);
@@ -73,14 +94,14 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
       d.admission.admit({
         tenant: identity!.tenant,
         model: resolved!.model,
-        priority: options!.priority,
+        priority: resolved!.operation.batch ? "batch" : options!.priority,
         estimate: () => {
           call.estimate = estimate(call.body!.doc, d.defaultOutputTokens, resolved!.model);
-          const cost = costOf(d.prices, resolved!.model, {
-            promptTokenCount: call.estimate.prompt,
-            candidatesTokenCount: call.estimate.output,
-          });
-          return { tokens: call.estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
+          const batch = resolved!.operation.batch === true;
+          const usage = { promptTokenCount: call.estimate.prompt, candidatesTokenCount: call.estimate.output };
+          const cost = costOf(d.prices, resolved!.model, usage, batch ? "batch" : "standard");
+          // A batch job's tokens are batch capacity, not the interactive tokens-per-minute: it holds none of them.
+          return { tokens: batch ? 0 : call.estimate.total, usdMicros: usdMicros(cost?.totalUsd ?? 0) };
         },
         deadline: options!.waitDeadline,
         signal: call.abort.signal,
@@ -101,19 +122,24 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
    * Stage: route (route/router.ts). The upstream's answer to relay; undefined when every upstream failed and the
    * tenant's stale answer was served instead.
    */
-  async function route(call: Call, span: SpanHandle): Promise<Routed | undefined> {
+  async function route(call: Call, span: SpanHandle, override?: Partial<RouteRequest>): Promise<Routed | undefined> {
     const { identity, resolved, options, body, verdict, upstream } = call;
     const op = resolved!.operation;
-    upstream.started = performance.now();
+    upstream.started ??= performance.now();
     try {
       const routed = await d.router.send({
         model: resolved!.model,
         method: op.upstreamMethod,
         apiVersion: resolved!.apiVersion,
-        body: op.upstreamBody(body!, {
-          labels: attributionLabels(identity!.tenant, identity!.keyId, options!.feature),
-          modelArmorConfig: verdict!.modelArmorConfig,
-        }),
+        body:
+          override?.body ??
+          op.upstreamBody(body!, {
+            labels: attributionLabels(identity!.tenant, identity!.keyId, options!.feature),
+            modelArmorConfig: verdict!.modelArmorConfig,
+            cachedContent: call.pin?.upstreamName,
+          }),
+        pin: call.pin,
+        ...override,
         serverTimeout: remainingSeconds(options!),
         traceparent: span.traceparent(),
         signal: call.abort.signal,
@@ -150,7 +176,7 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
   }
 
   /** Stage: relay (relay.ts), through the surface's encoder. */
-  async function relayAnswer(call: Call, routed: Routed, span: SpanHandle, capture: boolean) {
+  async function relayAnswer(call: Call, routed: Routed, span: SpanHandle, capture: boolean, hooks?: RelayHooks) {
     const { res, record: r, upstream } = call;
     r.model = routed.model; // a fallback model is what is billed
     res.setHeader(UPSTREAM_HEADER, `${routed.provider.name}/${routed.provider.region}/${routed.model}`);
@@ -169,9 +195,12 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
         },
         capture,
         cut: d.cut,
+        hooks,
       });
       span.setAttributes({ "http.response.status_code": routed.response.status });
-      span.end(relayed.clientClosed ? "client closed the request" : relayed.streamError);
+      if (!call.resolved!.operation.execute) {
+        span.end(relayed.clientClosed ? "client closed the request" : relayed.streamError);
+      }
       return relayed;
     } catch (err) {
       span.end(call.abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);

@@ -100,6 +100,8 @@ export function parseRequest(received: Buffer, message: MessageName): { raw: Buf
 export interface RequestAdditions {
   labels: Record<string, string>;
   modelArmorConfig: object | undefined;
+  /** The upstream's name of the context cache the request uses, in place of the client's (resources/ownership.ts). */
+  cachedContent?: string | undefined;
 }
 
 /**
@@ -113,6 +115,10 @@ export function requestBody(body: ValidatedBody, add: RequestAdditions): Buffer 
   const extra: Record<string, unknown> = { labels: add.labels };
   if (add.modelArmorConfig) extra.modelArmorConfig = add.modelArmorConfig;
   const clientLabels = body.doc.labels;
+  if (add.cachedContent !== undefined) {
+    const labels = clientLabels && typeof clientLabels === "object" ? { ...clientLabels, ...add.labels } : add.labels;
+    return Buffer.from(JSON.stringify({ ...body.doc, ...extra, labels, cachedContent: add.cachedContent }));
+  }
   if (clientLabels && typeof clientLabels === "object") {
     return Buffer.from(JSON.stringify({ ...body.doc, ...extra, labels: { ...clientLabels, ...add.labels } }));
   }

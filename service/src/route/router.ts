@@ -27,9 +27,8 @@
  */
 import type { BreakerConfig, RetryConfig } from "../config/upstreams.js";
 import type { Release } from "../upstream/connection-slots.js";
-import type { Provider, UpstreamRequest, UpstreamResponse } from "../upstream/provider.js";
+import type { Provider, UpstreamMethod, UpstreamRequest, UpstreamResponse } from "../upstream/provider.js";
 import { errors, GatewayError } from "../wire/errors.js";
-import type { ModelMethod } from "../wire/gemini.js";
 import { attempt, outcomeOf, reasonOf, replay, RetryableAnswer, worthRetrying } from "./attempt.js";
 import { createBreakers, type BreakerState } from "./breaker.js";
 import { createRetryBudget } from "./retry-budget.js";
@@ -39,7 +38,7 @@ import { createCooldowns, nextUpstream, waitBefore } from "./selection.js";
 export interface RoutedProvider {
   provider: Provider;
   /** Whether it serves this model and method (the OpenAI-compatible provider: mapped models, no countTokens). */
-  supports(model: string, method: ModelMethod): boolean;
+  supports(model: string, method: UpstreamMethod): boolean;
 }
 
 export interface RouterOptions {
@@ -72,12 +71,25 @@ export interface RouteRequest extends Omit<UpstreamRequest, "signal" | "release"
   signal: AbortSignal;
   /** Told before each attempt which upstream it goes to (so a failure can be recorded against it). */
   onAttempt?: (provider: Provider) => void;
+  /**
+   * The call uses an upstream resource (a context cache, an interaction, a batch job), which lives on one upstream:
+   * only that upstream is tried, with no fallback model, and when it cannot answer the call fails saying so.
+   */
+  pin?: Pin;
+}
+
+/** The upstream a resource lives on (a RouterOptions.providers id), and the resource, for the error message. */
+export interface Pin {
+  upstream: string;
+  resource: string;
 }
 
 export interface Routed {
   response: UpstreamResponse;
   /** The upstream that answered (or failed last). */
   provider: Provider;
+  /** Its id in RouterOptions.providers: what a resource it created is pinned to. */
+  upstream: string;
   /** The model that answered: the one asked for, or one of its fallbacks. */
   model: string;
   attempts: number;
@@ -93,7 +105,7 @@ export function createRouter(o: RouterOptions) {
 
   /** The route's upstreams that serve this model and method, worked out once per pair (models are a closed set). */
   const usable = new Map<string, readonly string[]>();
-  function usableIds(model: string, method: ModelMethod): readonly string[] {
+  function usableIds(model: string, method: UpstreamMethod): readonly string[] {
     const key = `${model}:${method}`;
     let ids = usable.get(key);
     if (!ids) {
@@ -105,11 +117,19 @@ export function createRouter(o: RouterOptions) {
 
   /** One model through its upstreams: the attempt loop. */
   async function sendModel(req: RouteRequest): Promise<Routed> {
-    const ids = usableIds(req.model, req.method);
-    if (!ids.length) throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
+    const pin = req.pin;
+    const ids = pin
+      ? o.providers.get(pin.upstream)?.supports(req.model, req.method)
+        ? [pin.upstream]
+        : []
+      : usableIds(req.model, req.method);
+    if (!ids.length) {
+      if (pin) throw errors.pinnedUpstreamUnavailable(pin.resource, pin.upstream, "it is no longer configured");
+      throw errors.unsupportedMethod(`${req.method} for ${req.model}`);
+    }
     const tried = new Map<string, number>(); // upstream id → attempts on it
     const skipped = new Set<string>(); // open circuit for this call
-    let last: { provider: Provider; failure: unknown } | undefined;
+    let last: { provider: Provider; id: string; failure: unknown } | undefined;
     let attempts = 0;
     while (attempts < o.retry.maxAttempts && !req.signal.aborted) {
       const t = now();
@@ -157,12 +177,12 @@ export function createRouter(o: RouterOptions) {
           now,
         });
         ticket.end("success"); // an answer, 2xx or a 4xx refusal: the upstream is up
-        return { response, provider: routed.provider, model: req.model, attempts };
+        return { response, provider: routed.provider, upstream: id, model: req.model, attempts };
       } catch (err) {
         release(); // no-op when the provider already gave it back with the body
         ticket.end(req.signal.aborted ? "neutral" : outcomeOf(err));
         if (req.signal.aborted) throw err;
-        last = { provider: routed.provider, failure: err };
+        last = { provider: routed.provider, id, failure: err };
         if (err instanceof RetryableAnswer && err.retryAfterMs !== undefined)
           cooldowns.cool(id, now() + err.retryAfterMs);
         if (!worthRetrying(err)) throw err;
@@ -170,9 +190,26 @@ export function createRouter(o: RouterOptions) {
     }
     if (!last) throw errors.circuitOpen(req.model);
     const f = last.failure;
-    if (f instanceof RetryableAnswer)
-      return { response: replay(f), provider: last.provider, model: req.model, attempts };
+    if (f instanceof RetryableAnswer) {
+      return { response: replay(f), provider: last.provider, upstream: last.id, model: req.model, attempts };
+    }
     throw f;
+  }
+
+  /**
+   * A call on one upstream only: the resource it uses lives there. Failing over would reach an upstream that cannot
+   * see it; so when that upstream cannot answer (unreachable, timing out, its circuit open) the call fails with a 503
+   * naming the resource and the upstream, rather than the bare network error.
+   */
+  async function sendPinned(req: RouteRequest, pin: Pin): Promise<Routed> {
+    budget.deposit();
+    try {
+      return await sendModel({ ...req, fallbackModels: undefined });
+    } catch (err) {
+      if (req.signal.aborted || !(err instanceof GatewayError) || err.httpCode < 500 || err.kind === "deadline")
+        throw err;
+      throw errors.pinnedUpstreamUnavailable(pin.resource, pin.upstream, err.message);
+    }
   }
 
   return {
@@ -182,6 +219,7 @@ export function createRouter(o: RouterOptions) {
      * `fallbackModels` is tried the same way.
      */
     async send(req: RouteRequest): Promise<Routed> {
+      if (req.pin) return sendPinned(req, req.pin);
       const models = [req.model, ...(req.fallbackModels ?? [])];
       budget.deposit();
       let attempts = 0;

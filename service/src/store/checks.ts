@@ -107,6 +107,25 @@ export function stateOf(c: Window, outstanding: number): WindowState {
   return { key: c.key, limit: c.limit, remaining: Math.max(0, remaining), resetMs: drainMs(outstanding, c.limit) };
 }
 
+/** A registry record must name its kind, id, tenant and upstream, and expire at a real time. */
+export function checkResource(r: {
+  kind: string;
+  id: string;
+  tenant: string;
+  upstream: string;
+  createdAt: number;
+  expiresAt: number;
+}): void {
+  for (const field of ["kind", "id", "tenant", "upstream"] as const) {
+    if (typeof r[field] !== "string" || r[field] === "" || r[field].includes("\u0000")) {
+      throw new RangeError(`a resource needs a non-empty ${field}`);
+    }
+  }
+  if (!Number.isSafeInteger(r.createdAt) || !Number.isSafeInteger(r.expiresAt)) {
+    throw new RangeError("a resource's createdAt and expiresAt are epoch milliseconds");
+  }
+}
+
 /** Tally amounts: finite numbers, at least one field. */
 export function checkTally(amounts: Readonly<Record<string, number>>, ttlMs: number): void {
   checkTtl(ttlMs);

@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
   type Admission,
   type CounterRef,
+  type OwnedResource,
   type Reconciliation,
   type Reservation,
   type Store,
@@ -25,6 +26,7 @@ import {
   checkReconcile,
   checkTally,
   checkTtl,
+  checkResource,
   DEFAULT_COUNTER_MARGIN_MS,
   drainMs,
   periodOf,
@@ -62,6 +64,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const tallies = new Map<string, Expiring<Map<string, number>>>();
   /** Instance id → when its last beat runs out. */
   const instances = new Map<string, number>();
+  /** kind NUL id → record (JSON, so callers never share an object with the store). */
+  const resources = new Map<string, string>();
   let closed = false;
   let nextSweep = 0;
 
@@ -96,6 +100,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }
       for (const [k, r] of windows) if (r.gcAt <= at) windows.delete(k);
       for (const [k, expiresAt] of instances) if (expiresAt <= at) instances.delete(k);
+      for (const [k, json] of resources) if ((JSON.parse(json) as OwnedResource).expiresAt <= at) resources.delete(k);
     }
     return at;
   };
@@ -226,6 +231,39 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       },
     },
 
+    resources: {
+      async put(r) {
+        checkResource(r);
+        begin();
+        resources.set(`${r.kind}\u0000${r.id}`, JSON.stringify(r));
+      },
+      async get(kind, id) {
+        const at = begin();
+        const json = resources.get(`${kind}\u0000${id}`);
+        if (json === undefined) return null;
+        const r = JSON.parse(json) as OwnedResource;
+        if (r.expiresAt > at) return r;
+        resources.delete(`${kind}\u0000${id}`);
+        return null;
+      },
+      async list(kind, tenant) {
+        const at = begin();
+        const out: OwnedResource[] = [];
+        for (const json of resources.values()) {
+          const r = JSON.parse(json) as OwnedResource;
+          if (r.kind === kind && r.tenant === tenant && r.expiresAt > at) out.push(r);
+        }
+        return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      },
+      async delete(kind, id) {
+        const at = begin();
+        const key = `${kind}\u0000${id}`;
+        const json = resources.get(key);
+        resources.delete(key);
+        return json !== undefined && (JSON.parse(json) as OwnedResource).expiresAt > at;
+      },
+    },
+
     async health(): Promise<StoreHealth> {
       return closed
         ? { kind: "memory", ok: false, latencyMs: null, detail: "closed" }
@@ -240,6 +278,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       kv.clear();
       tallies.clear();
       instances.clear();
+      resources.clear();
     },
   };
 }

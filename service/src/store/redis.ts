@@ -24,6 +24,7 @@ import {
   checkBeat,
   checkCounter,
   checkReconcile,
+  checkResource,
   checkTally,
   checkTtl,
   DEFAULT_COUNTER_MARGIN_MS,
@@ -35,6 +36,7 @@ import {
   type Charge,
   type CounterRef,
   type Hold,
+  type OwnedResource,
   type Reservation,
   type Store,
 } from "./store.js";
@@ -196,6 +198,31 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// The ownership registry. KEYS: the record, its tenant's index (a sorted set: id by expiresAt). ARGV: the record's
+// JSON, expiresAt, id. A record already expired is not stored; the index lives as long as its last record.
+const RESOURCE_PUT = `
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+if tonumber(ARGV[2]) <= now then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[2], last[2])
+return 1`;
+
+// KEYS: a tenant's index. Drops what has expired; replies with the live ids, oldest expiry first.
+const RESOURCE_LIST = `
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+
+// KEYS: the record, its tenant's index. ARGV: id. Reply: 1 when the record was there.
+const RESOURCE_DELETE = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('DEL', KEYS[1])`;
+
 interface Script {
   lua: string;
   sha: string;
@@ -208,6 +235,9 @@ const SCRIPTS = {
   counterAdd: script(COUNTER_ADD),
   release: script(RELEASE),
   refund: script(REFUND),
+  resourcePut: script(RESOURCE_PUT),
+  resourceList: script(RESOURCE_LIST),
+  resourceDelete: script(RESOURCE_DELETE),
 };
 
 /** A Redis Cluster client from the address of one node (the discovery endpoint), with our connection options. */
@@ -267,6 +297,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const kvKey = (key: string) => `${prefix}{kv:${key}}`;
   const tallyKey = (key: string) => `${prefix}{tally:${key}}`;
   const presenceKey = `${prefix}{p}:presence`;
+  const resourceKey = (kind: string, id: string) => `${prefix}{r}:res:${kind}:${id}`;
+  const resourceIndex = (kind: string, tenant: string) => `${prefix}{r}:idx:${kind}:${tenant}`;
+  const parseResource = (json: string | null): OwnedResource | null =>
+    json === null ? null : (JSON.parse(json) as OwnedResource);
 
   /** Every command goes through here: fail fast while disconnected, map outages to StoreUnavailableError. */
   async function call<T>(op: () => Promise<T>): Promise<T> {
@@ -479,6 +513,37 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       async beat(instanceId, ttlMs) {
         checkBeat(instanceId, ttlMs);
         return Number(await run(SCRIPTS.beat, [presenceKey], [instanceId, ttlMs]));
+      },
+    },
+
+    resources: {
+      async put(r) {
+        checkResource(r);
+        await run(
+          SCRIPTS.resourcePut,
+          [resourceKey(r.kind, r.id), resourceIndex(r.kind, r.tenant)],
+          [JSON.stringify(r), r.expiresAt, r.id],
+        );
+      },
+      async get(kind, id) {
+        const r = parseResource(await call(() => client.get(resourceKey(kind, id))));
+        // The key expires at expiresAt on Redis's clock; this one may run a little ahead.
+        return r && r.expiresAt > Date.now() ? r : null;
+      },
+      async list(kind, tenant) {
+        const ids = (await run(SCRIPTS.resourceList, [resourceIndex(kind, tenant)], [])) as string[];
+        if (!ids.length) return [];
+        const values = await call(() => client.mget(ids.map((id) => resourceKey(kind, id))));
+        return values
+          .map(parseResource)
+          .filter((r): r is OwnedResource => r !== null && r.tenant === tenant && r.expiresAt > Date.now())
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      },
+      async delete(kind, id) {
+        const r = parseResource(await call(() => client.get(resourceKey(kind, id))));
+        if (!r) return false;
+        const n = await run(SCRIPTS.resourceDelete, [resourceKey(kind, id), resourceIndex(kind, r.tenant)], [id]);
+        return Number(n) === 1 && r.expiresAt > Date.now();
       },
     },
 

@@ -158,6 +158,42 @@ export interface Presence {
   beat(instanceId: string, ttlMs: number): Promise<number>;
 }
 
+/**
+ * An upstream resource a tenant made through the gateway — a context cache, a stored interaction, a batch job — and
+ * where it lives: the ownership registry's record (docs/decisions/0020-ownership-registry.md). Plain data.
+ */
+export interface OwnedResource {
+  /** `cachedContent`, `interaction` or `batch`: ids are unique within a kind. */
+  kind: string;
+  /** The id the client names it by (the last segment of the upstream name). */
+  id: string;
+  tenant: string;
+  /** The upstream (config/upstreams.ts id) that holds it: every call that uses it goes there and nowhere else. */
+  upstream: string;
+  model: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms after which it no longer exists (a cache's expireTime, the retention of the others). */
+  expiresAt: number;
+  /** Small per-kind facts (a cache's token count, a batch's staging prefix), JSON-serialisable. */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The ownership registry: who owns which upstream resource. A record past its `expiresAt` is absent for every
+ * operation (and dropped by the store), as the resource is upstream.
+ */
+export interface ResourceRegistry {
+  /** Records (or replaces) a resource. */
+  put(resource: OwnedResource): Promise<void>;
+  /** The record, or null when there is none or it has expired. */
+  get(kind: string, id: string): Promise<OwnedResource | null>;
+  /** A tenant's live records of one kind, oldest first. */
+  list(kind: string, tenant: string): Promise<OwnedResource[]>;
+  /** Removes the record; true when there was one. */
+  delete(kind: string, id: string): Promise<boolean>;
+}
+
 export interface StoreHealth {
   kind: Store["kind"];
   /** Reachable and answering now: readiness and fail-open decisions are made on this. */
@@ -175,6 +211,7 @@ export interface Store {
   readonly kv: KeyValue & Leases;
   readonly tallies: Tallies;
   readonly presence: Presence;
+  readonly resources: ResourceRegistry;
   /** Never rejects. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;

@@ -142,7 +142,7 @@ function developerModel(model: string): Record<string, unknown> {
     description: info.description,
     inputTokenLimit: info.inputTokenLimit,
     outputTokenLimit: info.outputTokenLimit,
-    // Google's list, less what this gateway does not serve (context caches, batch jobs).
+    // Google's list, less what this gateway does not serve.
     supportedGenerationMethods: info.supportedGenerationMethods.filter((m) => serving.includes(m)),
   };
   for (const key of ["temperature", "maxTemperature", "topP", "topK", "thinking"] as const) {

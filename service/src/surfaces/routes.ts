@@ -13,6 +13,8 @@
  *   POST /internal/budget-alerts                                                     budget alerts (Pub/Sub push, OIDC)
  *   POST /v1beta/openai/chat/completions, POST /v1beta/openai/embeddings             OpenAI-compatible surface
  *   GET  /v1beta/openai/models[/{m}]                                                 its models, OpenAI's shape
+ *   /v1beta/{cachedContents,interactions,batches}…, /{v}/projects/{p}/locations/{l}/{cachedContents,interactions,
+ *   batchPredictionJobs}…                                                             tenant-owned resources (resources.ts)
  *   POST /v1beta/prompts/{ref}:{method}, POST /v1beta/feedback, /admin/prompts…      prompt templates (prompts/)
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions (and
@@ -40,6 +42,7 @@ import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
 import { writeOpenAIError } from "./openai/error-shape.js";
 import type { OpenAIModelsHandler } from "./openai/models.js";
+import type { ResourceSurface } from "./resources.js";
 import {
   OPENAI_CHAT_PATH,
   OPENAI_EMBEDDINGS_PATH,
@@ -82,6 +85,8 @@ export interface AppOptions {
   models?: ModelReads;
   /** `GET /v1beta/openai/models[/{model}]` (surfaces/openai/models.ts); without it those paths answer 404. */
   openaiModels?: OpenAIModelsHandler;
+  /** Context caches, interactions and batch jobs on both APIs (resources.ts); without it those paths answer 404. */
+  resources?: ResourceSurface;
   /** Prompt templates, experiments and feedback (surfaces/prompts/); without it those paths answer 404. */
   prompts?: PromptSurface;
 }
@@ -218,6 +223,7 @@ export function createApp(options: AppOptions): RequestListener {
   // Set before routing so that even errors raised by the router itself carry the id.
   return (req, res) => {
     requestIdOf(req, res);
+    if (options.resources?.handle(req, res)) return;
     const target = req.method === "POST" ? modelCallTarget(req.url ?? "/", options.prompts?.resolver) : undefined;
     if (target === undefined) return void app(req, res);
     if (target instanceof GatewayError) return void writeError(res, target);

@@ -9,7 +9,6 @@
  */
 import type { Dispatcher } from "undici";
 import { errors, GatewayError } from "../wire/errors.js";
-import type { ModelMethod } from "../wire/gemini.js";
 import {
   ChatStreamTranslator,
   fromChatCompletion,
@@ -17,7 +16,7 @@ import {
   toChatCompletionRequest,
   toGeminiError,
 } from "./openai-translate.js";
-import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
+import type { Provider, UpstreamMethod, UpstreamRequest, UpstreamResponse } from "./provider.js";
 import { header, releaseWhenClosed, translateNetworkError, upstreamAgent } from "./http.js";
 import { createConnectionSlots } from "./connection-slots.js";
 
@@ -42,7 +41,7 @@ export interface OpenAIProviderOptions {
 
 export interface OpenAIProvider extends Provider {
   /** Whether it serves this model and method: mapped models, generateContent and streamGenerateContent only. */
-  supports(model: string, method: ModelMethod): boolean;
+  supports(model: string, method: UpstreamMethod): boolean;
 }
 
 /** Error bodies larger than this are cut: an error page is not worth more memory. */
@@ -218,6 +217,6 @@ function geminiStream(res: Dispatcher.ResponseData, modelVersion: string): Upstr
   };
 }
 
-function isGenerate(method: ModelMethod): boolean {
+function isGenerate(method: UpstreamMethod): boolean {
   return method === "generateContent" || method === "streamGenerateContent";
 }

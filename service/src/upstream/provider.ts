@@ -6,13 +6,36 @@
 import type { ModelMethod } from "../wire/gemini.js";
 import type { ConnectionSlots, Release } from "./connection-slots.js";
 
+/**
+ * A call on an upstream resource rather than a model (pipeline/resources/): its collection and what is done to it,
+ * e.g. `cachedContents.create`, `interactions.get`, `batchPredictionJobs.cancel` — the breaker and metrics key.
+ */
+export type ResourceMethod = `${"cachedContents" | "interactions" | "batchPredictionJobs"}.${string}`;
+export type UpstreamMethod = ModelMethod | ResourceMethod;
+
+/** Where a resource call goes: a path under the upstream's project and location, with its HTTP verb. */
+export interface ResourceTarget {
+  verb: "GET" | "POST" | "PATCH" | "DELETE";
+  /** e.g. `cachedContents`, `interactions/{id}`, `batchPredictionJobs/{id}:cancel`. */
+  path: string;
+  /** The query string without `?`, when there is one. */
+  query?: string;
+}
+
 export interface UpstreamRequest {
   model: string;
-  method: ModelMethod;
+  method: UpstreamMethod;
+  /** For a resource call: where it goes (the body, if any, is `body`); absent for a model call. */
+  resource?: ResourceTarget;
   /** API version family the client used; Vertex gets v1 or v1beta1. */
   apiVersion: "v1" | "v1beta1";
   /** The exact bytes to send. */
   body: Buffer;
+  /**
+   * For a body that must name the upstream's own project and location (a context cache's `model`): made by the
+   * provider that sends it, from its `projects/{p}/locations/{l}`; used instead of `body`.
+   */
+  bodyFor?: (parent: string) => Buffer;
   /** Seconds the client allows (X-Server-Timeout), forwarded so the upstream can give up too. */
   serverTimeout: string | undefined;
   /** W3C trace context of the upstream span, so the trace continues at the provider; undefined when not tracing. */

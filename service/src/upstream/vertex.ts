@@ -33,7 +33,8 @@ export function vertexBaseUrl(location: string): string {
 export function createVertexProvider(options: VertexOptions): Provider {
   const origin = new URL(options.baseUrl ?? vertexBaseUrl(options.location));
   const pathPrefix = origin.pathname.replace(/\/+$/, "");
-  const resource = `projects/${options.project}/locations/${options.location}/publishers/google/models/`;
+  const location = `projects/${options.project}/locations/${options.location}/`;
+  const resource = `${location}publishers/google/models/`;
   const agent = upstreamAgent(options);
   const id = options.id ?? `${options.name}/${options.location}`;
 
@@ -59,12 +60,21 @@ export function createVertexProvider(options: VertexOptions): Provider {
       if (req.serverTimeout) headers["x-server-timeout"] = req.serverTimeout;
       if (req.traceparent) headers.traceparent = req.traceparent;
       try {
+        const r = req.resource;
         const res = await agent.request({
           origin: origin.origin,
-          path: `${pathPrefix}/${req.apiVersion}/${resource}${req.model}:${req.method}${query}`,
-          method: "POST",
+          // Resources live under the project and location (caches, interactions, batch jobs); models under publishers.
+          path: r
+            ? `${pathPrefix}/${req.apiVersion}/${location}${r.path}${r.query ? `?${r.query}` : ""}`
+            : `${pathPrefix}/${req.apiVersion}/${resource}${req.model}:${req.method}${query}`,
+          method: r ? r.verb : "POST",
           headers,
-          body: req.body,
+          body:
+            r && (r.verb === "GET" || r.verb === "DELETE")
+              ? undefined
+              : req.bodyFor
+                ? req.bodyFor(location.slice(0, -1))
+                : req.body,
           signal: req.signal,
         });
         releaseWhenClosed(res.body, req.release);

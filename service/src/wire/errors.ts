@@ -288,6 +288,17 @@ export const errors = {
       { "retry-after": "1" },
       "gateway",
     ),
+  /** A call using an upstream resource (cache, interaction, batch job) whose upstream cannot answer: never failed over. */
+  pinnedUpstreamUnavailable: (resource: string, upstream: string, why: string) =>
+    new GatewayError(
+      503,
+      "UNAVAILABLE",
+      `${truncate(resource, 200)} lives on upstream "${upstream}", which cannot answer now (${truncate(why, 300)}). ` +
+        "Calls that use it are not sent to another upstream, which could not see it; retry later, or recreate it.",
+      undefined,
+      { "retry-after": "1" },
+      "upstream_unreachable",
+    ),
   storeUnavailable: () =>
     new GatewayError(
       503,
