@@ -89,11 +89,24 @@ describe("environment configuration", () => {
       capacity: { reservedInteractiveShare: 0.2, models: [] },
       queueMax: 512,
       queueTimeoutMs: 5000,
+      redisCluster: false,
+      admission: "per-call", // in memory: one instance, nothing to lease from
+      leaseMs: 2000,
     });
     expect(loadConfig({ REDIS_URL: "/run/redis.sock", GATEWAY_STORE_FAILURE: "closed" }).quota).toMatchObject({
       redisUrl: "/run/redis.sock",
       storeFailure: "closed",
+      admission: "leased", // the default with Redis
     });
+    expect(
+      loadConfig({ REDIS_URL: "redis://10.0.0.3:6379", REDIS_CLUSTER: "true", GATEWAY_ADMISSION: "per-call" }).quota,
+    ).toMatchObject({ redisCluster: true, admission: "per-call" });
+    expect(() => loadConfig({ REDIS_URL: "/run/redis.sock", REDIS_CLUSTER: "true" })).toThrow(
+      /REDIS_CLUSTER="true": needs REDIS_URL as redis:\/\/host:port/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER: "yes" })).toThrow(/REDIS_CLUSTER="yes": must be "true" or "false"/);
+    expect(() => loadConfig({ GATEWAY_ADMISSION: "sometimes" })).toThrow(/GATEWAY_ADMISSION="sometimes"/);
+    expect(() => loadConfig({ GATEWAY_LEASE_MS: "10" })).toThrow(/GATEWAY_LEASE_MS="10"/);
     expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(/REDIS_URL="localhost:6379": must be redis:/);
     expect(() => loadConfig({ REDIS_URL: "redis://10.0.0.3:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
       /REDIS_TLS_CA_FILE="\/ca.pem": needs a rediss:\/\/ REDIS_URL/,
