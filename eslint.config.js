@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 const LAYERS = [
   ["surfaces"],
   ["pipeline"],
-  ["upstream", "route", "store", "accounting", "telemetry", "cache", "quota", "guard", "budget"],
+  ["upstream", "route", "store", "accounting", "telemetry", "cache", "quota", "guard", "budget", "prompts"],
   ["config", "wire", "http"],
 ];
 

@@ -50,6 +50,8 @@ export const GATEWAY_ENV = {
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST",
   BATCH_BUCKET: "GATEWAY_BATCH_BUCKET",
   STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL",
+  PROMPTS_DIR: "GATEWAY_PROMPTS_DIR",
+  FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS",
 } as const;
 
 /** The push endpoint of the budget kill switch (service/src/budget, docs/budget-kill-switch.md). */

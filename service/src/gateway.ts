@@ -42,6 +42,10 @@ import { createResourceSurface } from "./surfaces/resources.js";
 import { createLightRunner } from "./pipeline/resources/light.js";
 import type { ResourceDeps } from "./pipeline/resources/context.js";
 import { readBody } from "./http/read-body.js";
+import { EMPTY_REGISTRY, loadPrompts } from "./prompts/registry.js";
+import { createPromptState } from "./prompts/state.js";
+import { createPromptResolver } from "./prompts/resolve.js";
+import { createExperimentLedger } from "./prompts/experiments.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
@@ -70,6 +74,8 @@ export interface GatewayParts {
    * google-auth-library.
    */
   budgetPushCerts?: Readonly<Record<string, string>> | undefined;
+  /** Tests: how long an instance caches label moves and experiment conclusions (default 1 s). */
+  promptCacheMs?: number | undefined;
 }
 
 export interface RunningGateway {
@@ -267,6 +273,25 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     logger,
     now: () => Date.now(),
   };
+  // Prompt templates: checked as a whole at start-up (a bad folder stops the gateway); labels and experiment state live
+  // in the store so that moves reach every instance (prompts/state.ts).
+  const promptRegistry = config.prompts.dir ? loadPrompts(config.prompts.dir, config.models) : EMPTY_REGISTRY;
+  const promptState = createPromptState({ kv: store.kv, cacheMs: parts.promptCacheMs, onStoreError: storeError });
+  const experiments = createExperimentLedger({
+    registry: promptRegistry,
+    tallies: store.tallies,
+    kv: store.kv,
+    state: promptState,
+    feedbackWindowMs: config.prompts.feedbackWindowSeconds * 1000,
+    onStoreError: storeError,
+    onConclusion: (experiment, conclusion, moved) =>
+      logger.warn(
+        { experiment, ...conclusion, promoted: moved },
+        `experiment ${experiment} stopped: ${conclusion.winner} wins (${conclusion.reason})` +
+          (moved ? `; label ${moved.label} moved to v${moved.version}` : ""),
+      ),
+  });
+  const callRecorder = createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch);
   const handle = createPipeline({
     keyring,
     admission,
@@ -287,7 +312,10 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     prices,
     resources,
     tracing,
-    record: createCallRecorder(metrics, createAuditLog(logger, config.upstream.project), usageWatch),
+    record: (r) => {
+      callRecorder(r);
+      experiments.observe(r);
+    },
     logger,
     body: config.body,
     lifecycle,
@@ -320,6 +348,17 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
     models: createModelReads({ keyring, served: config.models, logger }),
+    prompts:
+      promptRegistry.prompts.size === 0
+        ? undefined
+        : {
+            registry: promptRegistry,
+            resolver: createPromptResolver(promptRegistry, promptState),
+            state: promptState,
+            ledger: experiments,
+            keyring,
+            logger,
+          },
     budget: budgetSwitch && {
       budgetSwitch,
       alerts: budgetAlertsHandler({

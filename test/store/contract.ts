@@ -323,6 +323,29 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    describe("tallies", () => {
+      it("adds amounts to fields, integers and fractions, and reads them all back", async () => {
+        const key = `${id}:variant`;
+        expect(await h.store.tallies.read(key)).toEqual({});
+        await h.store.tallies.add(key, { requests: 1, cost_usd: 0.000125 }, MINUTE);
+        await h.store.tallies.add(key, { requests: 1, cost_usd: 0.5, "m:resolved:n": 1 }, MINUTE);
+        const t = await h.store.tallies.read(key);
+        expect(t.requests).toBe(2);
+        expect(t.cost_usd).toBeCloseTo(0.500125, 12);
+        expect(t["m:resolved:n"]).toBe(1);
+        await expect(h.store.tallies.add(key, { x: Number.NaN }, MINUTE)).rejects.toThrow(RangeError);
+        await expect(h.store.tallies.add(key, { x: 1 }, 0)).rejects.toThrow(RangeError);
+      });
+
+      it("loses nothing to concurrent adds, and forgets a tally once its TTL passes without an add", async () => {
+        const key = `${id}:busy`;
+        await Promise.all(Array.from({ length: 50 }, () => h.store.tallies.add(key, { n: 1, half: 0.5 }, 300)));
+        expect(await h.store.tallies.read(key)).toEqual({ n: 50, half: 25 });
+        await h.advance(350);
+        expect(await h.store.tallies.read(key)).toEqual({});
+      });
+    });
+
     describe("presence", () => {
       it("counts each live instance once, until its TTL passes", async () => {
         expect(await h.store.presence.beat(`${id}:a`, 300)).toBe(1);

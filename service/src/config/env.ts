@@ -59,6 +59,8 @@ export const ENV = {
   BUDGET_ALLOWLIST: "GATEWAY_BUDGET_ALLOWLIST", // comma-separated tenant ids still served when the budget is spent
   BATCH_BUCKET: "GATEWAY_BATCH_BUCKET", // Cloud Storage bucket where batch jobs are staged (infra's batch bucket)
   STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL", // Cloud Storage JSON API endpoint override (the emulator's, in tests)
+  PROMPTS_DIR: "GATEWAY_PROMPTS_DIR", // the prompts folder (docs/prompts.md); npm start / the image use ./prompts
+  FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS", // how long after a prompt call its feedback is taken
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise: the current Gemini family and gemini-embedding-001. */
@@ -146,6 +148,8 @@ const EnvSchema = z
       .regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "must be a Cloud Storage bucket name")
       .optional(),
     [ENV.STORAGE_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
+    [ENV.PROMPTS_DIR]: z.string().min(1).optional(),
+    [ENV.FEEDBACK_WINDOW_SECONDS]: int(60, 90 * 86_400).default(7 * 86_400),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_CLUSTER] && !/^rediss?:\/\//.test(env[ENV.REDIS_URL] ?? "")) {
@@ -257,6 +261,8 @@ export interface Config {
    * Cloud Storage (bucket `gateway-batch`). Undefined bucket: batch jobs answer 503 naming the setting.
    */
   readonly batch: { readonly bucket: string | undefined; readonly storageBaseUrl: string | undefined };
+  /** Prompt templates: the folder (undefined: none) and how long feedback on a call is accepted. */
+  readonly prompts: { readonly dir: string | undefined; readonly feedbackWindowSeconds: number };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -356,6 +362,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       bucket: e[ENV.BATCH_BUCKET] ?? (kind === "emulator" ? "gateway-batch" : undefined),
       storageBaseUrl: e[ENV.STORAGE_BASE_URL]?.replace(/\/+$/, ""),
     },
+    prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],

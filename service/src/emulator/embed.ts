@@ -4,8 +4,10 @@
  * (wire/models.ts), each only on the Vertex method its catalogue entry names (gemini-embedding-001: `predict`, one
  * instance per request; gemini-embedding-2: `embedContent`, one content).
  *
- * A vector is a unit vector drawn from a SHA-256 of the model, task type, title and content: the same input always
- * gets the same vector, different inputs different ones. It has the model's full dimensions (3072) and unit length;
+ * A vector is made of hashed word features plus a small pseudo-random component drawn from a SHA-256 of the model,
+ * task type, title and content (vectorOf): the same input always gets the same vector, different inputs different
+ * ones, and texts that share content words score a high cosine similarity while unrelated texts score near 0 — so
+ * similarity checks (the evaluation tool, tools/eval) mean something without a model. It has the model's full dimensions (3072) and unit length;
  * `outputDimensionality` keeps its first n values without normalising them again, as Google documents for its
  * models ("the 3072 dimension embedding is normalized; normalize smaller ones yourself"). Tokens are the emulator's
  * (tokens.ts): text / 4; an input over the model's input token limit is truncated (`truncated: true`, the limit
@@ -26,6 +28,7 @@ import { endCall, failCall, type Call } from "./http.js";
 import type { ModelRoute } from "./routes.js";
 import { delayMs } from "./state.js";
 import { countPrompt } from "./tokens.js";
+import { contentWords } from "./words.js";
 
 export const EMBED_METHODS: ReadonlySet<string> = new Set(["embedContent", "batchEmbedContents", "predict"]);
 
@@ -163,8 +166,47 @@ function inputOf(q: EmbedContentRequest, spec: EmbeddingSpec): Input {
   };
 }
 
-/** A unit vector of `dims` values, a function of the model and the input only. */
+/**
+ * Share of a vector's length (squared) given to its hashed word features; the rest is a pseudo-random direction drawn
+ * from the whole input (model, task type, title, parts), which keeps different inputs different even when they share
+ * every content word, and nonzero in every dimension once truncated (outputDimensionality).
+ */
+const FEATURE_WEIGHT = Math.sqrt(0.95);
+const NOISE_WEIGHT = Math.sqrt(0.05);
+
+/**
+ * A unit vector of `dims` values, a function of the model and the input only: hashed word features (the signed
+ * hashing trick: each content word, and each pair of neighbouring words at half weight, adds ±(1 + ln tf) to the
+ * dimension its hash picks), normalised, plus a small pseudo-random component. Texts that share content words
+ * ("refunds within 30 days" / "a refund in 30 days") point the same way; texts that share none are nearly orthogonal.
+ */
 export function vectorOf(model: string, input: Input, dims: number): number[] {
+  const features = new Float64Array(dims);
+  const text = [input.title ?? "", ...input.content.parts.map((p) => (typeof p.text === "string" ? p.text : ""))];
+  const counts = new Map<string, number>();
+  for (const t of text) {
+    const words = contentWords(t);
+    words.forEach((w, i) => {
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      if (i > 0) counts.set(`${words[i - 1]} ${w}`, (counts.get(`${words[i - 1]} ${w}`) ?? 0) + 0.5);
+    });
+  }
+  for (const p of input.content.parts) {
+    const blob =
+      (p as { inlineData?: { mimeType?: string }; fileData?: { mimeType?: string } }).inlineData ??
+      (p as { fileData?: { mimeType?: string } }).fileData;
+    if (blob) counts.set(`[${blob.mimeType ?? "media"}]`, (counts.get(`[${blob.mimeType ?? "media"}]`) ?? 0) + 1);
+  }
+  let featureNorm = 0;
+  for (const [feature, tf] of counts) {
+    const h = fnv1a(feature);
+    const index = h % dims;
+    const sign = fnv1a(feature, 0x9e3779b9) & 1 ? 1 : -1;
+    features[index]! += sign * (1 + Math.log(Math.max(tf, 1))) * (feature.includes(" ") ? 0.5 : 1);
+  }
+  for (let i = 0; i < dims; i++) featureNorm += features[i]! * features[i]!;
+  featureNorm = Math.sqrt(featureNorm);
+
   const seed = createHash("sha256")
     .update(`${model}\0${input.taskType ?? ""}\0${input.title ?? ""}\0${JSON.stringify(input.content.parts)}`)
     .digest();
@@ -184,17 +226,35 @@ export function vectorOf(model: string, input: Input, dims: number): number[] {
     d = rotl(d, 11);
     return result / 4294967296;
   };
+  const noise = new Float64Array(dims);
+  let noiseNorm = 0;
+  for (let i = 0; i < dims; i++) {
+    const v = next() * 2 - 1;
+    noise[i] = v;
+    noiseNorm += v * v;
+  }
+  noiseNorm = Math.sqrt(noiseNorm);
+  const [fw, nw] = featureNorm > 0 ? [FEATURE_WEIGHT / featureNorm, NOISE_WEIGHT / noiseNorm] : [0, 1 / noiseNorm];
   const values = new Array<number>(dims);
   let norm = 0;
   for (let i = 0; i < dims; i++) {
-    const v = next() * 2 - 1;
-    values[i] = v;
-    norm += v * v;
+    values[i] = features[i]! * fw + noise[i]! * nw;
+    norm += values[i]! * values[i]!;
   }
   norm = Math.sqrt(norm);
   // Eight significant digits, as Google's answers carry about as many (float32).
   for (let i = 0; i < dims; i++) values[i] = Number((values[i]! / norm).toPrecision(8));
   return values;
+}
+
+/** FNV-1a, 32 bits, with an optional seed in place of the offset basis. */
+function fnv1a(s: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
 }
 
 function rotl(x: number, k: number): number {

@@ -4,11 +4,15 @@
  * and the PRNG picks words from a fixed vocabulary. The same request therefore always gets the same text, different
  * candidates get different texts, and a shorter answer (maxOutputTokens) is always a prefix of the longer one.
  *
+ * A request whose system instruction has a reference section (`Policy:` …) gets a grounded answer instead: the
+ * statements that match its question, or a refusal (grounded.ts).
+ *
  * An answer is kept as "pieces", one per token: the first is a word, the others are a space plus a word, so
  * `pieces.join("")` is the text and `pieces.length` is the exact output token count (see tokens.ts).
  */
 import { createHash } from "node:crypto";
 import type { Content, GenerationConfig, Part } from "../wire/gemini.js";
+import { groundedAnswer } from "./grounded.js";
 import { valueForSchema } from "./schema-value.js";
 import { NO_THINKING, type ThinkingPlan } from "./thinking.js";
 import { declarationsOf, functionsToCall, signsCalls, thoughtSignature, type PlannedCall } from "./tools.js";
@@ -155,6 +159,7 @@ export function generateCandidates(input: GenerateInput): CandidateOutput[] {
   const mime = (cfg as { responseMimeType?: unknown } | undefined)?.responseMimeType;
   const json = !calling && typeof mime === "string" && mime.startsWith("application/json");
   const thinking = input.thinking ?? NO_THINKING;
+  const grounded = calling || json ? undefined : groundedAnswer(input.systemInstruction, input.contents);
 
   const out: CandidateOutput[] = [];
   for (let i = 0; i < n; i++) {
@@ -170,6 +175,10 @@ export function generateCandidates(input: GenerateInput): CandidateOutput[] {
       if (json) {
         const schema = cfg?.responseJsonSchema ?? cfg?.responseSchema ?? DEFAULT_JSON_SCHEMA;
         const all = jsonPieces(JSON.stringify(valueForSchema(schema, rand)));
+        pieces = max !== undefined && max < all.length ? all.slice(0, max) : all;
+        cut = pieces.length < all.length;
+      } else if (grounded !== undefined) {
+        const all = jsonPieces(grounded); // four characters a token, like JSON answers
         pieces = max !== undefined && max < all.length ? all.slice(0, max) : all;
         cut = pieces.length < all.length;
       } else {

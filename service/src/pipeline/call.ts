@@ -6,10 +6,10 @@
  * Call as the stages run, so a later stage — and the last one, which reconciles and records — reads what the earlier
  * ones found. The fields are set in the order they are listed.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { TokenEstimate } from "../accounting/estimate.js";
 import type { CacheEntry, CacheHit } from "../cache/response-cache.js";
-import type { CallRecord } from "../telemetry/call-record.js";
+import type { CallRecord, PromptTag } from "../telemetry/call-record.js";
 import type { CallTrace } from "../telemetry/tracing.js";
 import type { Provider } from "../upstream/provider.js";
 import type { GatewayError } from "../wire/errors.js";
@@ -20,7 +20,7 @@ import type { Hold } from "./admit.js";
 import type { GuardVerdict } from "./guard.js";
 import type { RelayResult } from "./relay.js";
 import type { ValidatedBody } from "./validate.js";
-import type { Priority } from "../config/tenants.js";
+import type { Priority, Tenant } from "../config/tenants.js";
 import type { UsageMetadataWire } from "../wire/gemini.js";
 import type { Pin } from "../route/router.js";
 import type { ClientScope } from "./resources/names.js";
@@ -45,9 +45,15 @@ export interface RouteTarget {
    * For a surface whose requests are not Gemini's: turns the request body into the operation's Gemini request and
    * names the model (a 400 when it cannot). Gemini surfaces have none: their bodies are the request.
    */
-  decodeBody?: (raw: Buffer) => DecodedBody;
+  decodeBody?: (raw: Buffer, context: DecodeContext) => DecodedBody | Promise<DecodedBody>;
   /** For a resource operation: the API the client spoke (how the resources it creates are named to it). */
   scope?: ClientScope;
+}
+
+/** What a decoder may read besides the body: the authenticated tenant and the request's headers (prompt calls). */
+export interface DecodeContext {
+  tenant: Tenant;
+  headers: IncomingHttpHeaders;
 }
 
 /** A surface's request, decoded: the model it names and the Gemini request bytes for the operation. */
@@ -58,6 +64,10 @@ export interface DecodedBody {
   method?: string;
   /** Response headers the surface adds (e.g. what its translation dropped). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** A prompt template call: which prompt, version and variant (for the audit record and metrics). */
+  prompt?: PromptTag | undefined;
+  /** A critical prompt's reviewed answer, served only when every upstream, fallback model and stale entry failed. */
+  pregenerated?: CacheEntry | undefined;
 }
 
 /** The operation, resolved and allowed for the tenant. */
@@ -125,6 +135,8 @@ export interface Call {
    * those used, which Google bills.
    */
   spent?: UsageMetadataWire;
+  /** A critical prompt's reviewed answer (DecodedBody.pregenerated); `served` once it answered the call. */
+  pregenerated?: { entry: CacheEntry; served: boolean };
   /** Set when the answer came from the response cache instead. */
   fromCache?: { kind: "hit" | "coalesced" | "stale"; entry: CacheEntry };
   /** The error answered (or, for a stream cut after it started, the reason it ended). */

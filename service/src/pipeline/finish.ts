@@ -78,7 +78,7 @@ export function createFinish(d: FinishDeps): (call: Call) => void {
     const { record: r, relayed, failure, upstream } = call;
     const ended = performance.now();
     const upstreamMs = upstream.started === undefined ? 0 : ended - upstream.started;
-    r.status = failure?.httpCode ?? relayed?.status ?? (call.fromCache ? 200 : 0);
+    r.status = failure?.httpCode ?? relayed?.status ?? (call.fromCache || call.pregenerated?.served ? 200 : 0);
     r.cache = call.fromCache?.kind ?? (call.res.getHeader("x-gateway-cache") === "miss" ? "miss" : "bypass");
     r.durationMs = ended - call.started;
     // A stream waits on the upstream until its last chunk (relaying interleaves with it); a unary call until the

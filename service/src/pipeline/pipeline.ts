@@ -107,7 +107,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
       let raw = await trace.stage("read_body", () => readBody(req, deps.body));
       r.http.requestBytes = raw.length;
       if (target.decodeBody) {
-        const decoded = trace.stage("decode", () => target.decodeBody!(raw));
+        const context = { tenant: call.identity.tenant, headers: req.headers };
+        const decoded = await trace.stage("decode", () => target.decodeBody!(raw, context));
         raw = decoded.raw;
         if (decoded.method && decoded.method !== operation.name) {
           operation = resolveOperation({ ...target, method: decoded.method });
@@ -115,6 +116,8 @@ export function createPipeline(deps: PipelineDeps): ModelCallHandler {
           r.stream = operation.stream;
         }
         for (const name in decoded.headers) res.setHeader(name, decoded.headers[name]!);
+        r.prompt = decoded.prompt;
+        if (decoded.pregenerated) call.pregenerated = { entry: decoded.pregenerated, served: false };
         call.resolved = resolveModel(call, operation, decoded.model);
       }
       const resolved = call.resolved!;
@@ -255,6 +258,7 @@ function newRecord(
     queuedMs: 0,
     priority: undefined,
     feature: undefined,
+    prompt: undefined,
     modelArmorBlock: undefined,
     cache: "bypass",
     savedUsd: undefined,

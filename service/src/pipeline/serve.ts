@@ -31,6 +31,8 @@ export const UPSTREAM_HEADER = "x-gateway-upstream";
 export const ATTEMPTS_HEADER = "x-gateway-attempts";
 /** How many upstream calls made the answer, when more than one may (embeddings fanned out per input). */
 export const UPSTREAM_CALLS_HEADER = "x-gateway-upstream-calls";
+/** Set on an answer the gateway had ready because every upstream failed: `pregenerated` (a critical prompt's). */
+export const FALLBACK_HEADER = "x-gateway-fallback";
 
 export interface ServeDeps {
   cache: ResponseCache;
@@ -150,18 +152,22 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
         },
       });
       upstream.status = routed.response.status;
-      if (call.stale && (routed.response.status >= 500 || routed.response.status === 429)) {
-        // Every upstream failed, and the tenant accepts an answer past its TTL rather than an error.
+      if ((call.stale || call.pregenerated) && (routed.response.status >= 500 || routed.response.status === 429)) {
+        // Every upstream failed, and the tenant accepts an answer past its TTL (or the prompt has a reviewed one).
         routed.response.body.destroy();
-        span.end(`upstream answered HTTP ${routed.response.status}; served stale`);
-        answerFromCache(call, call.stale.entry, "stale");
+        span.end(`upstream answered HTTP ${routed.response.status}; ${lastResort(call)}`);
         return undefined;
       }
       return routed;
     } catch (err) {
-      if (call.stale && !call.abort.signal.aborted && !call.res.headersSent && toGatewayError(err).httpCode >= 500) {
-        span.end(`${toGatewayError(err).status}; served stale`);
-        answerFromCache(call, call.stale.entry, "stale");
+      const failed = toGatewayError(err);
+      if (
+        (call.stale || call.pregenerated) &&
+        !call.abort.signal.aborted &&
+        !call.res.headersSent &&
+        failed.httpCode >= 500
+      ) {
+        span.end(`${failed.status}; ${lastResort(call)}`);
         return undefined;
       }
       span.end(call.abort.signal.aborted ? "client closed the request" : toGatewayError(err).status);
@@ -251,6 +257,28 @@ export function createServe(d: ServeDeps): (call: Call) => Promise<void> {
     const tenant = call.identity!.tenant;
     await d.cache.set(key, entry, tenant.cache.ttlSeconds * 1000, tenant.cache.staleSeconds * 1000);
     return entry;
+  }
+
+  /**
+   * When every upstream (and fallback model) failed: the tenant's stale answer, else the prompt's reviewed answer
+   * (critical prompts, prompts/resolve.ts), marked `x-gateway-fallback: pregenerated`. Returns what was served.
+   */
+  function lastResort(call: Call): string {
+    if (call.stale) {
+      answerFromCache(call, call.stale.entry, "stale");
+      return "served stale";
+    }
+    const pregenerated = call.pregenerated!;
+    pregenerated.served = true;
+    if (call.record.prompt) call.record.prompt.pregenerated = true;
+    call.record.http.responseBytes = respondCached(call.res, call.target.encoder, pregenerated.entry, {
+      stream: call.resolved!.operation.stream,
+      headers: {
+        [FALLBACK_HEADER]: "pregenerated",
+        [OVERHEAD_HEADER]: (performance.now() - call.started).toFixed(3),
+      },
+    });
+    return "served the pregenerated answer";
   }
 
   /** Answers from the cache: free, so no admission, no upstream, no tokens — only the spend it saved. */

@@ -125,3 +125,11 @@ export function checkResource(r: {
     throw new RangeError("a resource's createdAt and expiresAt are epoch milliseconds");
   }
 }
+
+/** Tally amounts: finite numbers, at least one field. */
+export function checkTally(amounts: Readonly<Record<string, number>>, ttlMs: number): void {
+  checkTtl(ttlMs);
+  for (const [field, amount] of Object.entries(amounts)) {
+    if (!Number.isFinite(amount)) throw new RangeError(`tally field ${field}: amount must be finite, got ${amount}`);
+  }
+}

@@ -24,6 +24,7 @@ import {
   checkBeat,
   checkCounter,
   checkReconcile,
+  checkTally,
   checkTtl,
   checkResource,
   DEFAULT_COUNTER_MARGIN_MS,
@@ -60,6 +61,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const reservations = new Map<string, Expiring<number>>();
   const counters = new Map<string, Expiring<number>>();
   const kv = new Map<string, Expiring<string>>();
+  const tallies = new Map<string, Expiring<Map<string, number>>>();
   /** Instance id → when its last beat runs out. */
   const instances = new Map<string, number>();
   /** kind NUL id → record (JSON, so callers never share an object with the store). */
@@ -93,7 +95,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     const at = now();
     if (at >= nextSweep) {
       nextSweep = at + SWEEP_EVERY_MS;
-      for (const map of [reservations, counters, kv] as Map<string, Expiring<unknown>>[]) {
+      for (const map of [reservations, counters, kv, tallies] as Map<string, Expiring<unknown>>[]) {
         for (const [k, e] of map) if (e.expiresAt <= at) map.delete(k);
       }
       for (const [k, r] of windows) if (r.gcAt <= at) windows.delete(k);
@@ -201,6 +203,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       },
     },
 
+    tallies: {
+      async add(key, amounts, ttlMs) {
+        checkTally(amounts, ttlMs);
+        const at = begin();
+        const fields = live(tallies, key, at)?.value ?? new Map<string, number>();
+        for (const [field, amount] of Object.entries(amounts)) fields.set(field, (fields.get(field) ?? 0) + amount);
+        tallies.set(key, { value: fields, expiresAt: at + ttlMs });
+      },
+      async read(key) {
+        const at = begin();
+        return Object.fromEntries(live(tallies, key, at)?.value ?? []);
+      },
+    },
+
     presence: {
       async beat(instanceId, ttlMs) {
         checkBeat(instanceId, ttlMs);
@@ -260,6 +276,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       reservations.clear();
       counters.clear();
       kv.clear();
+      tallies.clear();
       instances.clear();
       resources.clear();
     },

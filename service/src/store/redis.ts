@@ -25,6 +25,7 @@ import {
   checkCounter,
   checkReconcile,
   checkResource,
+  checkTally,
   checkTtl,
   DEFAULT_COUNTER_MARGIN_MS,
   periodOf,
@@ -294,6 +295,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     return { key: `${prefix}{c:${ref.name}:${p.id}}`, expiresAt: p.endsAt + margin };
   };
   const kvKey = (key: string) => `${prefix}{kv:${key}}`;
+  const tallyKey = (key: string) => `${prefix}{tally:${key}}`;
   const presenceKey = `${prefix}{p}:presence`;
   const resourceKey = (kind: string, id: string) => `${prefix}{r}:res:${kind}:${id}`;
   const resourceIndex = (kind: string, tenant: string) => `${prefix}{r}:idx:${kind}:${tenant}`;
@@ -483,6 +485,27 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       },
       async release(key, value) {
         await run(SCRIPTS.release, [kvKey(key)], [value]);
+      },
+    },
+
+    tallies: {
+      async add(key, amounts, ttlMs) {
+        checkTally(amounts, ttlMs);
+        const fields = Object.entries(amounts);
+        if (fields.length === 0) return;
+        const k = tallyKey(key);
+        await call(async () => {
+          const tx = client.multi();
+          for (const [field, amount] of fields) tx.hincrbyfloat(k, field, amount);
+          tx.pexpire(k, ttlMs);
+          const replies = await tx.exec();
+          const failed = replies?.find(([err]) => err);
+          if (!replies || failed) throw failed?.[0] ?? new Error("tally transaction discarded");
+        });
+      },
+      async read(key) {
+        const raw = await call(() => client.hgetall(tallyKey(key)));
+        return Object.fromEntries(Object.entries(raw).map(([field, v]) => [field, Number(v)]));
       },
     },
 

@@ -137,6 +137,18 @@ export interface Leases {
   release(key: string, value: string): Promise<void>;
 }
 
+/**
+ * Named sums that outlive periods (experiment statistics: requests, cost, outcomes per variant): each tally is a set of
+ * fields, each a float that only ever has amounts added to it. One `add` is one round trip and atomic (Redis MULTI of
+ * HINCRBYFLOAT); the tally's TTL is pushed back on every add.
+ */
+export interface Tallies {
+  /** Adds each amount to its field of `key` (a missing field or tally starts at 0). Amounts must be finite. */
+  add(key: string, amounts: Readonly<Record<string, number>>, ttlMs: number): Promise<void>;
+  /** Every field of `key`; {} when it was never added to or has expired. */
+  read(key: string): Promise<Record<string, number>>;
+}
+
 /** Live gateway instances, so that each can take its share of a limit when the shared store is unreachable. */
 export interface Presence {
   /**
@@ -197,6 +209,7 @@ export interface Store {
   readonly windows: RateWindows;
   readonly counters: Counters;
   readonly kv: KeyValue & Leases;
+  readonly tallies: Tallies;
   readonly presence: Presence;
   readonly resources: ResourceRegistry;
   /** Never rejects. */

@@ -15,6 +15,7 @@
  *   GET  /v1beta/openai/models[/{m}]                                                 its models, OpenAI's shape
  *   /v1beta/{cachedContents,interactions,batches}…, /{v}/projects/{p}/locations/{l}/{cachedContents,interactions,
  *   batchPredictionJobs}…                                                             tenant-owned resources (resources.ts)
+ *   POST /v1beta/prompts/{ref}:{method}, POST /v1beta/feedback, /admin/prompts…      prompt templates (prompts/)
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions (and
  * the OpenAI surface's two paths, openai/surface.ts) before express sees the request: express's router and request
@@ -29,6 +30,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { ModelCallHandler } from "../pipeline/pipeline.js";
 import { writeError, writeJson } from "../http/write.js";
 import type { RouteTarget } from "../pipeline/call.js";
+import type { PromptResolver } from "../prompts/resolve.js";
 import { geminiTarget } from "./gemini.js";
 import type { ModelReads } from "./models.js";
 import { errors, GatewayError } from "../wire/errors.js";
@@ -48,6 +50,8 @@ import {
   openaiChatTarget,
   openaiEmbeddingsTarget,
 } from "./openai/surface.js";
+import { PROMPT_CALL_PATH, promptCallTarget } from "./prompts/surface.js";
+import { mountPromptRoutes, type PromptSurface } from "./prompts/routes.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -83,6 +87,8 @@ export interface AppOptions {
   openaiModels?: OpenAIModelsHandler;
   /** Context caches, interactions and batch jobs on both APIs (resources.ts); without it those paths answer 404. */
   resources?: ResourceSurface;
+  /** Prompt templates, experiments and feedback (surfaces/prompts/); without it those paths answer 404. */
+  prompts?: PromptSurface;
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -163,6 +169,8 @@ export function createApp(options: AppOptions): RequestListener {
     }),
   );
 
+  if (options.prompts) mountPromptRoutes(app, options.prompts, adminOnly);
+
   // The OpenAI-compatible surface: its model list, and OpenAI-shaped 405/404 for everything else under its prefix.
   app.get(`${OPENAI_PREFIX}/models`, (req, res) =>
     options.openaiModels
@@ -216,7 +224,7 @@ export function createApp(options: AppOptions): RequestListener {
   return (req, res) => {
     requestIdOf(req, res);
     if (options.resources?.handle(req, res)) return;
-    const target = req.method === "POST" ? modelCallTarget(req.url ?? "/") : undefined;
+    const target = req.method === "POST" ? modelCallTarget(req.url ?? "/", options.prompts?.resolver) : undefined;
     if (target === undefined) return void app(req, res);
     if (target instanceof GatewayError) return void writeError(res, target);
     void handleModelCall(req, res, target);
@@ -237,8 +245,11 @@ const MODEL_CALL_PATHS: readonly { surface: "gemini" | "vertex"; pattern: RegExp
   { surface: "vertex", pattern: /^\/([^/]+)\/publishers\/google\/models\/([^/]+)$/ },
 ];
 
-/** The RouteTarget of a model-call URL; undefined for any other path; a 400 for a malformed percent-encoding. */
-export function modelCallTarget(url: string): RouteTarget | GatewayError | undefined {
+/**
+ * The RouteTarget of a model-call URL; undefined for any other path; a 400 for a malformed percent-encoding. With
+ * `prompts`, prompt calls too (`/v1beta/prompts/{ref}:{method}`, and `prompt:{ref}` models on the OpenAI surface).
+ */
+export function modelCallTarget(url: string, prompts?: PromptResolver): RouteTarget | GatewayError | undefined {
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
   for (const { surface, pattern } of MODEL_CALL_PATHS) {
@@ -252,8 +263,17 @@ export function modelCallTarget(url: string): RouteTarget | GatewayError | undef
     }
   }
   // After the Gemini paths, so that they pay nothing for it: one string comparison on a miss.
-  if (path === OPENAI_CHAT_PATH) return openaiChatTarget();
+  if (path === OPENAI_CHAT_PATH) return openaiChatTarget(prompts);
   if (path === OPENAI_EMBEDDINGS_PATH) return openaiEmbeddingsTarget();
+  const prompt = prompts && PROMPT_CALL_PATH.exec(path);
+  if (prompt) {
+    try {
+      const alt = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get("alt");
+      return promptCallTarget(decodeURIComponent(prompt[1]!), alt ?? undefined, prompts);
+    } catch {
+      return errors.invalidArgument("The request URL or headers could not be parsed.");
+    }
+  }
   return undefined;
 }
 

@@ -6,6 +6,23 @@ import type { CallCost, TokenUsage } from "../accounting/cost.js";
 import type { ErrorKind } from "../wire/errors.js";
 import type { UpstreamOutcome } from "./metrics.js";
 
+/**
+ * A call made through a prompt template (prompts/): which prompt, version and variant answered. Names and numbers
+ * only — never the template's text or the caller's variable values.
+ */
+export interface PromptTag {
+  name: string;
+  version: number;
+  /** The experiment variant, `holdout`, or `v<N>` for a call outside any experiment. */
+  variant: string;
+  /** The experiment the call took part in, if any. */
+  experiment: string | undefined;
+  /** The caller chose the variant (`x-gateway-prompt-variant`): kept out of the experiment's statistics. */
+  forced: boolean;
+  /** Every upstream failed and the version's reviewed answer was served. */
+  pregenerated: boolean;
+}
+
 export interface CallRecord {
   requestId: string;
   /** The client-facing API: gemini | vertex. */
@@ -63,6 +80,8 @@ export interface CallRecord {
   priority: "interactive" | "batch" | undefined;
   /** The `x-gateway-feature` label, when sent. */
   feature: string | undefined;
+  /** Set for a call made through a prompt template. */
+  prompt?: PromptTag | undefined;
   /** hit / coalesced (another call's answer) / stale (served past its TTL because every upstream failed) come from
    *  the cache; miss went upstream and may be stored; bypass did not use the cache. */
   cache: "hit" | "coalesced" | "stale" | "miss" | "bypass";

@@ -58,6 +58,9 @@ export interface GatewayMetrics {
   readonly storeErrors: Counter<"store">;
   readonly upstreamConnections: Gauge<"upstream" | "state">;
   readonly upstreamSaturated: Counter<"upstream">;
+  readonly promptRequests: Counter<"prompt" | "version" | "variant" | "code_class">;
+  readonly promptCostUsd: Counter<"prompt" | "variant">;
+  readonly promptPregenerated: Counter<"prompt">;
   /** Where `gateway_upstream_connections` reads its values at scrape time (the providers' slots). */
   watchConnections(source: () => Iterable<ConnectionStats>): void;
 }
@@ -224,6 +227,25 @@ export function createMetrics(bounds: MetricLabelBounds): GatewayMetrics {
       name: "gateway_upstream_saturated_total",
       help: "Calls refused (503) because every connection to the upstream stayed busy until their wait deadline.",
       labelNames: ["upstream"],
+      registers,
+    }),
+    // Prompt templates (prompts/): names, versions and variants come from the repository's prompts folder (bounded).
+    promptRequests: new Counter({
+      name: "gateway_prompt_requests_total",
+      help: "Prompt template calls, by prompt, version, variant (experiment variant, holdout, or v<N>) and status class.",
+      labelNames: ["prompt", "version", "variant", "code_class"],
+      registers,
+    }),
+    promptCostUsd: new Counter({
+      name: "gateway_prompt_cost_usd_total",
+      help: "Cost of prompt template calls in US dollars, by prompt and variant.",
+      labelNames: ["prompt", "variant"],
+      registers,
+    }),
+    promptPregenerated: new Counter({
+      name: "gateway_prompt_pregenerated_total",
+      help: "Prompt calls answered with the version's reviewed answer because every upstream failed.",
+      labelNames: ["prompt"],
       registers,
     }),
     watchConnections(source) {

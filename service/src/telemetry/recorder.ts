@@ -52,5 +52,11 @@ export function createCallRecorder(metrics: GatewayMetrics, audit: AuditLog, usa
     if (r.admission === "over-budget") m.budgetRejections.inc({ scope: r.admissionScope ?? "spend" });
     if (r.modelArmorBlock) m.modelArmorBlocks.inc({ tenant, model, stage: r.modelArmorBlock });
     if (r.streamError) m.streamErrors.inc({ model });
+    const p = r.prompt;
+    if (p) {
+      m.promptRequests.inc({ prompt: p.name, version: String(p.version), variant: p.variant, code_class: cls });
+      if (r.cost) m.promptCostUsd.inc({ prompt: p.name, variant: p.variant }, r.cost.totalUsd);
+      if (p.pregenerated) m.promptPregenerated.inc({ prompt: p.name });
+    }
   };
 }

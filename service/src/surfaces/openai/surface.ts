@@ -12,7 +12,9 @@
  * operation; the encoder turns Gemini answers, streams and errors into OpenAI's (gemini-to-chat.ts, error-shape.ts).
  * The target is made per request: the encoder needs what the body said (model, include_usage) and a stream's state.
  */
-import type { RouteTarget } from "../../pipeline/call.js";
+import type { DecodedBody, RouteTarget } from "../../pipeline/call.js";
+import type { PromptResolver } from "../../prompts/resolve.js";
+import { decodePromptChat, namesPromptModel } from "../prompts/openai.js";
 import type { ResponseEncoder } from "../../pipeline/encoder.js";
 import { errors, type ErrorEnvelope } from "../../wire/errors.js";
 import { chatToGemini, parseChatRequest } from "./chat-to-gemini.js";
@@ -50,7 +52,8 @@ function gatewayError(envelope: ErrorEnvelope): ErrorEnvelope {
   };
 }
 
-export function openaiChatTarget(): RouteTarget {
+/** `prompts`: the prompt templates, for a body whose model is `prompt:{ref}` (surfaces/prompts/openai.ts). */
+export function openaiChatTarget(prompts?: PromptResolver): RouteTarget {
   const ctx: ChatAnswerContext = { model: "", created: Math.floor(Date.now() / 1000) };
   let includeUsage = false;
   let chunks: ChunkTranslator | undefined;
@@ -83,18 +86,30 @@ export function openaiChatTarget(): RouteTarget {
     method: "generateContent",
     model: undefined,
     encoder,
-    decodeBody(raw) {
-      const decoded = chatToGemini(parseChatRequest(raw));
-      ctx.model = decoded.model;
-      includeUsage = decoded.includeUsage;
-      return {
-        model: decoded.model,
-        raw: Buffer.from(JSON.stringify(decoded.request)),
-        method: decoded.stream ? "streamGenerateContent" : "generateContent",
-        headers: decoded.dropped.length ? { [SCHEMA_DROPPED_HEADER]: decoded.dropped.join(",") } : undefined,
-      };
+    decodeBody(raw, context) {
+      if (prompts && namesPromptModel(raw)) {
+        return decodePromptChat(raw, context, prompts).then((chat): DecodedBody => {
+          if (!chat) return decodeChat(raw);
+          ctx.model = chat.decoded.model;
+          includeUsage = chat.includeUsage;
+          return chat.decoded;
+        });
+      }
+      return decodeChat(raw);
     },
   };
+
+  function decodeChat(raw: Buffer): DecodedBody {
+    const decoded = chatToGemini(parseChatRequest(raw));
+    ctx.model = decoded.model;
+    includeUsage = decoded.includeUsage;
+    return {
+      model: decoded.model,
+      raw: Buffer.from(JSON.stringify(decoded.request)),
+      method: decoded.stream ? "streamGenerateContent" : "generateContent",
+      headers: decoded.dropped.length ? { [SCHEMA_DROPPED_HEADER]: decoded.dropped.join(",") } : undefined,
+    };
+  }
 }
 
 /**
