@@ -388,8 +388,9 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
 
       it("lists a tenant's own records of one kind, oldest first, and no one else's", async () => {
-        await h.store.resources.put(record({ id: `${id}-b`, createdAt: h.now() + 2 }));
-        await h.store.resources.put(record({ id: `${id}-a`, createdAt: h.now() + 1 }));
+        const t = h.now(); // once: real time moves between the puts
+        await h.store.resources.put(record({ id: `${id}-b`, createdAt: t + 2 }));
+        await h.store.resources.put(record({ id: `${id}-a`, createdAt: t + 1 }));
         await h.store.resources.put(record({ id: `${id}-x`, tenant: "globex" }));
         await h.store.resources.put(record({ id: `${id}-i`, kind: "interaction" }));
         const mine = await h.store.resources.list("cachedContent", "acme");
