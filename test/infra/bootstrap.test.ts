@@ -230,3 +230,12 @@ describe("attribute conditions follow the config", () => {
     expect(attributeCondition(cfg, "prod", "apply")).toContain("assertion.ref == 'refs/heads/release'");
   });
 });
+
+describe("docs/operations.md", () => {
+  it("grants no Owner or Editor, and lists every role the bootstrap grants", async () => {
+    const { readFileSync } = await import("node:fs");
+    const doc = readFileSync("docs/operations.md", "utf8");
+    expect(doc).not.toMatch(/add-iam-policy-binding[^\n]*roles\/(owner|editor)\b/);
+    for (const { role } of [...APPLY_ROLES, ...PREVIEW_ROLES]) expect(doc, role).toContain(role);
+  });
+});
