@@ -7,6 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { parseCapacity } from "../service/src/config/capacity.js";
+import { MODEL_ARMOR_VERTEX_LOCATIONS } from "./model-armor-locations.js";
+import { OVERHEAD_BUCKETS_SECONDS, TTFT_BUCKETS_SECONDS } from "./components/metrics.js";
 
 /** The Pulumi project name, which is also the config namespace (`gemini-gateway:<key>`). */
 export const PROJECT_NAME = "gemini-gateway";
@@ -25,7 +27,7 @@ export class StackConfigError extends Error {
 }
 
 /** A value an operator must supply: the real shape, or an obvious placeholder (refused later outside mocked runs). */
-const orPlaceholder = (schema: z.ZodType<string>) =>
+export const orPlaceholder = (schema: z.ZodType<string>) =>
   z.string().superRefine((value, ctx) => {
     if (PLACEHOLDER.test(value)) return;
     const checked = schema.safeParse(value);
@@ -36,10 +38,10 @@ const orPlaceholder = (schema: z.ZodType<string>) =>
   });
 
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
-const list = <T extends z.ZodType>(item: T) =>
+export const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
+export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+export const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
+export const list = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => {
     if (typeof v !== "string") return v;
     try {
@@ -49,11 +51,12 @@ const list = <T extends z.ZodType>(item: T) =>
     }
   }, z.array(item));
 
-const REGION = /^[a-z]+-[a-z]+\d+$/;
-const LABEL_VALUE = /^[a-z0-9_-]{1,63}$/;
+export const REGION = /^[a-z]+-[a-z]+\d+$/;
+export const LABEL_VALUE = /^[a-z0-9_-]{1,63}$/;
+export const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const IMAGE_REF = /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?:@sha256:[0-9a-f]{64}|:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/;
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const PRINCIPAL = /^(user|group|serviceAccount|domain|principal|principalSet):\S+$/;
+export const PRINCIPAL = /^(user|group|serviceAccount|domain|principal|principalSet):\S+$/;
 const VERSION_NUMBER = /^[1-9]\d*$/;
 
 /** GATEWAY_CAPACITY, checked by the service's own parser and compacted to one line of JSON. */
@@ -69,6 +72,21 @@ const capacityJson = z
   })
   .transform((json) => JSON.stringify(JSON.parse(json)));
 
+/** An SLO target in percent, as a string ("99.9"): Pulumi's typed config has no non-integer numbers. */
+const percent = z.coerce
+  .number()
+  .gt(50, "must be a percentage above 50")
+  .lt(100, "must be below 100 (a 100% target leaves no error budget to alert on)");
+
+/**
+ * A latency threshold in ms that is a bucket bound of the histogram the SLO reads: Cloud Monitoring counts good events
+ * from whole buckets, so any other value would silently round to the bucket below.
+ */
+const bucketBound = (metric: string, boundsSeconds: readonly number[]) =>
+  z.coerce.number().refine((ms) => boundsSeconds.some((b) => Math.abs(b * 1000 - ms) < 1e-9), {
+    message: `must be a bucket bound of ${metric} in ms: ${boundsSeconds.map((b) => +(b * 1000).toFixed(4)).join(", ")}`,
+  });
+
 const invoker = z
   .string()
   .refine((p) => !/^(allUsers|allAuthenticatedUsers)$/.test(p), {
@@ -79,13 +97,16 @@ const invoker = z
 export const StackConfigSchema = z
   .strictObject({
     environment: z.enum(["dev", "prod"]),
-    projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id"),
+    projectId: z.string().regex(PROJECT_ID, "must be a Google Cloud project id"),
+    bootstrapStack: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be <organization>/<project>/<stack>"),
     folderId: optional(orPlaceholder(z.string().regex(/^\d{6,}$/, "must be a numeric folder id"))),
     orgId: optional(orPlaceholder(z.string().regex(/^\d{6,}$/, "must be a numeric organisation id"))),
     billingAccount: orPlaceholder(
       z.string().regex(/^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/, "must look like 012345-6789AB-CDEF01"),
     ),
-    quotaProject: optional(z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id")),
+    quotaProject: optional(z.string().regex(PROJECT_ID, "must be a Google Cloud project id")),
     regions: list(z.string().regex(REGION, 'must be a region such as "europe-west4"'))
       .refine((r) => r.length >= 1 && r.length <= 3, "give one to three regions, primary first")
       .refine((r) => new Set(r).size === r.length, "regions must be distinct"),
@@ -145,9 +166,12 @@ export const StackConfigSchema = z
     alertRedisMemoryPercent: int(1, 100),
     alertSpendUsdPerHour: int(1, 1_000_000),
 
-    githubRepository: orPlaceholder(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "must be owner/name")),
-    githubApplyBranch: z.string().regex(/^[A-Za-z0-9._/-]+$/, "must be a branch name"),
-    githubApplyEnvironment: optional(z.string().regex(/^[A-Za-z0-9._ -]+$/, "must be a GitHub environment name")),
+    sloPeriodDays: int(1, 30),
+    sloAvailabilityPercent: percent,
+    sloOverheadMs: bucketBound("gateway_overhead_seconds", OVERHEAD_BUCKETS_SECONDS),
+    sloOverheadPercent: percent,
+    sloFirstTokenMs: bucketBound("gateway_time_to_first_token_seconds", TTFT_BUCKETS_SECONDS),
+    sloFirstTokenPercent: percent,
 
     apiPropagationSeconds: int(0, 600),
     iamPropagationSeconds: int(0, 600),
@@ -158,6 +182,26 @@ export const StackConfigSchema = z
     if (c.minInstances > c.maxInstances) issue("minInstances", `is above maxInstances (${c.maxInstances})`);
     if (c.regions.length > 1 && !c.domain) {
       issue("domain", "is required with more than one region (the regions are served behind a load balancer)");
+    }
+    // Model Armor where each gateway runs: tenants name one template (projects/…/locations/L/templates/…), and Vertex
+    // screens a call only with templates in the location it serves, so every region's Vertex location must be L, and L
+    // a location of Vertex AI's Model Armor integration.
+    const armor = modelArmorPlacement(c);
+    if (!(MODEL_ARMOR_VERTEX_LOCATIONS as readonly string[]).includes(armor.location)) {
+      issue(
+        c.modelArmorLocation ? "modelArmorLocation" : "vertexLocation",
+        `Model Armor templates would live in ${armor.location}, where Vertex AI's Model Armor integration is not ` +
+          `offered (${MODEL_ARMOR_VERTEX_LOCATIONS.join(", ")}): set vertexLocation to one of those`,
+      );
+    }
+    for (const [region, vertex] of Object.entries(armor.vertexByRegion)) {
+      if (vertex !== armor.location) {
+        issue(
+          "vertexLocation",
+          `the ${region} gateway would call Vertex AI in ${vertex}, where no Model Armor template exists (templates: ` +
+            `${armor.location}); set vertexLocation: ${armor.location} so every region screens with them`,
+        );
+      }
     }
     if (c.environment === "prod") {
       if (!c.deletionProtection) issue("deletionProtection", "must be true in prod");
@@ -171,12 +215,24 @@ export const StackConfigSchema = z
 
 export type StackConfig = z.output<typeof StackConfigSchema>;
 
+/**
+ * Where Model Armor templates live and where each region's gateway calls Vertex AI: templates in modelArmorLocation,
+ * else in the primary region's Vertex location; each region calls Vertex in vertexLocation, else its own region.
+ */
+export function modelArmorPlacement(c: Pick<StackConfig, "regions" | "vertexLocation" | "modelArmorLocation">): {
+  location: string;
+  vertexByRegion: Record<string, string>;
+} {
+  const vertexByRegion = Object.fromEntries(c.regions.map((r) => [r, c.vertexLocation ?? r]));
+  return { location: c.modelArmorLocation ?? vertexByRegion[c.regions[0]!]!, vertexByRegion };
+}
+
 /** The declared keys, for error messages and the test that Pulumi.yaml declares exactly these. */
 export const CONFIG_KEYS = Object.keys(StackConfigSchema.shape) as (keyof StackConfig)[];
 
-/** Reads `gemini-gateway:*` from the engine's config (the CLI merges Pulumi.yaml defaults into it). */
-function readEngineConfig(): Record<string, string> {
-  const prefix = `${PROJECT_NAME}:`;
+/** Reads `<project>:*` from the engine's config (the CLI merges Pulumi.yaml defaults into it). */
+export function readEngineConfig(project: string = PROJECT_NAME): Record<string, string> {
+  const prefix = `${project}:`;
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
@@ -185,23 +241,25 @@ function readEngineConfig(): Record<string, string> {
 }
 
 /**
- * Validates the stack configuration. Throws StackConfigError naming every bad key; then, unless
- * GGW_ALLOW_PLACEHOLDERS=1, refuses placeholders naming every key that still holds one.
+ * Validates a program's configuration with its schema. Throws StackConfigError naming every bad key (as
+ * `<project>:<key>`); then, unless GGW_ALLOW_PLACEHOLDERS=1, refuses placeholders naming every key that still holds one.
  */
-export function loadStackConfig(
-  raw: Record<string, string> = readEngineConfig(),
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): StackConfig {
-  const parsed = StackConfigSchema.safeParse(raw);
+export function parseConfig<S extends z.ZodType<Record<string, unknown>>>(
+  schema: S,
+  project: string,
+  raw: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+): Readonly<z.output<S>> {
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       if (i.code === "unrecognized_keys") {
-        return i.keys.map((k) => `  ${PROJECT_NAME}:${k}: unknown key (not declared in Pulumi.yaml)`).join("\n");
+        return i.keys.map((k) => `  ${project}:${k}: unknown key (not declared in Pulumi.yaml)`).join("\n");
       }
       const key = i.path.map((p, n) => (typeof p === "number" ? `[${p}]` : `${n ? "." : ""}${String(p)}`)).join("");
       const missing = i.path.length === 1 && raw[String(i.path[0])] === undefined;
       const message = missing ? "is required" : i.message;
-      return `  ${PROJECT_NAME}:${key || "(root)"}: ${message}`;
+      return `  ${project}:${key || "(root)"}: ${message}`;
     });
     throw new StackConfigError(`Invalid stack configuration:\n${lines.join("\n")}`);
   }
@@ -212,7 +270,7 @@ export function loadStackConfig(
       throw new StackConfigError(
         [
           "Stack configuration still holds placeholders; set real values (pulumi config set <key> <value>):",
-          ...found.map(([key, value]) => `  ${PROJECT_NAME}:${key} = ${JSON.stringify(value)}`),
+          ...found.map(([key, value]) => `  ${project}:${key} = ${JSON.stringify(value)}`),
           `(Only mocked runs, with ${ALLOW_PLACEHOLDERS_ENV}=1, accept placeholders.)`,
         ].join("\n"),
       );
@@ -221,8 +279,19 @@ export function loadStackConfig(
   return Object.freeze(config);
 }
 
+/**
+ * Validates the stack configuration. Throws StackConfigError naming every bad key; then, unless
+ * GGW_ALLOW_PLACEHOLDERS=1, refuses placeholders naming every key that still holds one.
+ */
+export function loadStackConfig(
+  raw: Record<string, string> = readEngineConfig(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StackConfig {
+  return parseConfig(StackConfigSchema, PROJECT_NAME, raw, env);
+}
+
 /** Every [key path, value] whose string value is a placeholder. */
-export function placeholdersIn(config: StackConfig): [string, string][] {
+export function placeholdersIn(config: Readonly<Record<string, unknown>>): [string, string][] {
   const found: [string, string][] = [];
   for (const [key, value] of Object.entries(config)) {
     if (typeof value === "string" && PLACEHOLDER.test(value)) found.push([key, value]);

@@ -8,8 +8,8 @@
  *   deleted; this catches the rest), and unfinished multipart uploads after a day;
  * - least privilege, on this bucket only: the gateway's runtime identity creates, reads, lists and deletes objects
  *   (roles/storage.objectUser); the Vertex AI service agent reads the inputs and writes the outputs of the jobs it
- *   runs for the project (roles/storage.objectUser) — the agent is created first (a ServiceIdentity), as it exists
- *   only once the API has been used.
+ *   runs for the project (roles/storage.objectUser) — through the agent's ServiceIdentity (service-agents.ts), which
+ *   exists only once created.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,6 +21,8 @@ export const BATCH_OBJECT_DAYS = 7;
 
 export interface BatchBucketArgs {
   identities: Identities;
+  /** The Vertex AI service agent (IAM member, from its ServiceIdentity): batch prediction reads and writes here. */
+  vertexAgentMember: pulumi.Input<string>;
 }
 
 export class BatchBucket extends pulumi.ComponentResource {
@@ -31,12 +33,6 @@ export class BatchBucket extends pulumi.ComponentResource {
   constructor(name: string, args: BatchBucketArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
     super("gemini-gateway:infra:BatchBucket", name, {}, opts);
     const { cfg } = ctx;
-
-    const vertexAgent = new gcp.projects.ServiceIdentity(
-      "vertex-agent",
-      { project: cfg.projectId, service: "aiplatform.googleapis.com" },
-      childOptions(this, ctx),
-    );
 
     this.bucket = new gcp.storage.Bucket(
       "bucket",
@@ -64,7 +60,7 @@ export class BatchBucket extends pulumi.ComponentResource {
         childOptions(this, ctx, { dependsOn, hooks: { afterCreate: [ctx.iamWait] } }),
       );
     grant("runtime", args.identities.runtime.member, [args.identities.runtime.account]);
-    grant("vertex-agent", vertexAgent.member, [vertexAgent]);
+    grant("vertex-agent", args.vertexAgentMember, []);
     this.registerOutputs({ name: this.name });
   }
 }

@@ -5,22 +5,26 @@
  * subscription delivers, signed with an OIDC token of a dedicated account, to the gateway's
  * POST /internal/budget-alerts. The gateway checks that token against GATEWAY_BUDGET_PUSH_AUDIENCE and
  * GATEWAY_BUDGET_PUSH_SERVICE_ACCOUNT, which gateway.ts sets to the same values used here. Refused messages end in a
- * dead-letter topic instead of being redelivered for a week.
+ * dead-letter topic instead of being redelivered for a week; its subscription keeps them, and an alert fires while any
+ * wait there (monitoring.ts): a dead letter means the kill switch missed an update.
  *
  * Creating a budget needs Billing Account Administrator or Costs Manager on the billing account (pitfall 14).
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, NAMES, type Context } from "./common.js";
-import type { Identities } from "./identities.js";
+import type { ServiceAccountRef } from "./identities.js";
 
 /** Cloud Billing publishes budget notifications as this account (granted publisher on the topic). */
 export const BILLING_BUDGET_PUBLISHER = "serviceAccount:billing-budget-alert@system.gserviceaccount.com";
 
 export interface BudgetArgs {
   projectNumber: pulumi.Output<string>;
-  identities: Identities;
   channels: readonly gcp.monitoring.NotificationChannel[];
+  /** Pub/Sub's service agent (IAM member, from its ServiceIdentity): publishes dead letters. */
+  pubsubAgentMember: pulumi.Input<string>;
+  /** The provider of the budget itself: the quota provider (a billing account has no project to bill the call to). */
+  budgetProvider: gcp.Provider;
 }
 
 export class Budget extends pulumi.ComponentResource {
@@ -30,14 +34,9 @@ export class Budget extends pulumi.ComponentResource {
   /** projects/<id>/topics/<name>: known at preview. */
   readonly topicPath: string;
   readonly deadLetterTopicPath: string;
-  private readonly ctx: Context;
-  private readonly args: BudgetArgs;
-  private readonly pubsubAgent: gcp.projects.ServiceIdentity;
 
   constructor(name: string, args: BudgetArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
     super("gemini-gateway:infra:Budget", name, {}, opts);
-    this.ctx = ctx;
-    this.args = args;
     const { cfg } = ctx;
     const project = cfg.projectId;
     this.topicPath = `projects/${project}/topics/${NAMES.budgetTopic}`;
@@ -54,7 +53,7 @@ export class Budget extends pulumi.ComponentResource {
       "budget-dead-letters",
       {
         project,
-        name: `${NAMES.budgetDeadLetterTopic}-inspect`,
+        name: NAMES.budgetDeadLetterSubscription,
         topic: this.deadLetterTopicPath,
         messageRetentionDuration: "604800s",
         expirationPolicy: { ttl: "" },
@@ -68,14 +67,9 @@ export class Budget extends pulumi.ComponentResource {
       childOptions(this, ctx),
     );
 
-    this.pubsubAgent = new gcp.projects.ServiceIdentity(
-      "pubsub-agent",
-      { project, service: "pubsub.googleapis.com" },
-      childOptions(this, ctx),
-    );
     new gcp.pubsub.TopicIAMMember(
       "dead-letter-topic-pubsub-publisher",
-      { project, topic: this.deadLetterTopic.name, role: "roles/pubsub.publisher", member: this.pubsubAgent.member },
+      { project, topic: this.deadLetterTopic.name, role: "roles/pubsub.publisher", member: args.pubsubAgentMember },
       childOptions(this, ctx),
     );
 
@@ -104,43 +98,62 @@ export class Budget extends pulumi.ComponentResource {
           disableDefaultIamRecipients: false,
         },
       },
-      childOptions(this, ctx, { dependsOn: [this.topic, publisher] }),
+      { ...childOptions(this, ctx, { dependsOn: [this.topic, publisher] }), provider: args.budgetProvider },
     );
     this.registerOutputs({ topic: this.topicPath });
   }
+}
 
-  /** The push subscription to the gateway (only once the gateway exists). */
-  addPushSubscription(
-    endpoint: pulumi.Input<string>,
-    invokerGrants: readonly pulumi.Resource[],
-  ): gcp.pubsub.Subscription {
-    const { cfg } = this.ctx;
-    const project = cfg.projectId;
-    const push = this.args.identities.budgetPush;
-    const subscription = new gcp.pubsub.Subscription(
+export interface BudgetPushArgs {
+  /** The gateway's /internal/budget-alerts URL, also the OIDC audience. */
+  endpoint: pulumi.Input<string>;
+  /** projects/<id>/topics/<name> of the budget topic and of its dead-letter topic. */
+  topicPath: string;
+  deadLetterTopicPath: string;
+  pushAccount: ServiceAccountRef;
+  pubsubAgentMember: pulumi.Input<string>;
+  /** The invoker grant the push account needs on the gateway (and its propagation wait). */
+  after: readonly pulumi.Resource[];
+}
+
+/** The push subscription to the gateway: created once the gateway (and the push account's invoker grant) exists. */
+export class BudgetPush extends pulumi.ComponentResource {
+  readonly subscription: gcp.pubsub.Subscription;
+
+  constructor(name: string, args: BudgetPushArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
+    super("gemini-gateway:infra:BudgetPush", name, {}, opts);
+    const project = ctx.cfg.projectId;
+    const push = args.pushAccount;
+    this.subscription = new gcp.pubsub.Subscription(
       "budget-push",
       {
         project,
         name: `${NAMES.budgetTopic}-push`,
-        topic: this.topicPath,
+        topic: args.topicPath,
         ackDeadlineSeconds: 30,
         messageRetentionDuration: "604800s",
         expirationPolicy: { ttl: "" },
         retryPolicy: { minimumBackoff: "10s", maximumBackoff: "600s" },
-        deadLetterPolicy: { deadLetterTopic: this.deadLetterTopicPath, maxDeliveryAttempts: 10 },
+        deadLetterPolicy: { deadLetterTopic: args.deadLetterTopicPath, maxDeliveryAttempts: 10 },
         pushConfig: {
-          pushEndpoint: endpoint,
-          oidcToken: { serviceAccountEmail: push.email, audience: endpoint },
+          pushEndpoint: args.endpoint,
+          oidcToken: { serviceAccountEmail: push.email, audience: args.endpoint },
         },
       },
-      childOptions(this, this.ctx, { dependsOn: [this.topic, this.deadLetterTopic, push.account, ...invokerGrants] }),
+      // Pub/Sub checks actAs on the push account when the subscription names it.
+      childOptions(this, ctx, { dependsOn: [push.account, push.actAs, ...args.after] }),
     );
     // Pub/Sub's service agent moves refused messages to the dead-letter topic, which needs it to subscribe here.
     new gcp.pubsub.SubscriptionIAMMember(
       "budget-push-pubsub-subscriber",
-      { project, subscription: subscription.name, role: "roles/pubsub.subscriber", member: this.pubsubAgent.member },
-      childOptions(this, this.ctx),
+      {
+        project,
+        subscription: this.subscription.name,
+        role: "roles/pubsub.subscriber",
+        member: args.pubsubAgentMember,
+      },
+      childOptions(this, ctx),
     );
-    return subscription;
+    this.registerOutputs({ subscription: this.subscription.name });
   }
 }

@@ -9,7 +9,10 @@ import type { StackConfig } from "../config.js";
 
 export interface Context {
   readonly cfg: StackConfig;
-  /** The explicit provider every resource uses: project, primary region and the required labels as defaultLabels. */
+  /**
+   * The explicit provider every resource uses: project, primary region and the required labels as defaultLabels. It
+   * never carries a billing (quota) project, so each call is billed to the project it acts on, whose APIs are on.
+   */
   readonly provider: gcp.Provider;
   /** The enabled APIs (each with its propagation wait): every other resource depends on them. */
   readonly apis: readonly pulumi.Resource[];
@@ -21,8 +24,6 @@ export interface Context {
 export const ACCOUNT_IDS = {
   runtime: "ggw-runtime",
   budgetPush: "ggw-budget-push",
-  ciPreview: "ggw-ci-preview",
-  ciApply: "ggw-ci-apply",
 } as const;
 
 export const NAMES = {
@@ -34,7 +35,12 @@ export const NAMES = {
   repository: "containers",
   budgetTopic: "budget-alerts",
   budgetDeadLetterTopic: "budget-alerts-dead",
-  wifPool: "github",
+  /** The subscription that keeps dead letters (a topic without one drops them): its backlog is alerted on. */
+  budgetDeadLetterSubscription: "budget-alerts-dead-inspect",
+  /** The Cloud Monitoring service the SLOs belong to. */
+  sloService: "gemini-gateway",
+  /** The global forwarding rule of the edge (prod): the load balancer metrics are labelled with it. */
+  forwardingRule: "ggw-edge-https",
 } as const;
 
 /** Paths inside the gateway container. */
@@ -85,4 +91,18 @@ export function propagationWait(name: string, seconds: number): pulumi.ResourceH
   return new pulumi.ResourceHook(name, async () => {
     if (seconds > 0) await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   });
+}
+
+/**
+ * Options for a child of a component that was itself given `opts`: the parent (whose providers the child inherits)
+ * and the component's dependsOn, which Pulumi does not pass on to children by itself.
+ */
+export function childOf(
+  parent: pulumi.Resource,
+  opts: pulumi.ComponentResourceOptions | undefined,
+  extra: pulumi.CustomResourceOptions = {},
+): pulumi.CustomResourceOptions {
+  const inherited = opts?.dependsOn ? [opts.dependsOn].flat() : [];
+  const own = extra.dependsOn ? [extra.dependsOn].flat() : [];
+  return { ...extra, parent, dependsOn: [...inherited, ...own] as pulumi.Input<pulumi.Resource>[] };
 }

@@ -152,7 +152,7 @@ export class Edge extends pulumi.ComponentResource {
       "https",
       {
         project,
-        name: "ggw-edge-https",
+        name: NAMES.forwardingRule,
         target: proxy.id,
         ipAddress: this.address.id,
         ipProtocol: "TCP",

@@ -10,7 +10,9 @@
  * (GATEWAY_METRICS_PORT, reachable only on localhost) so the alert policies' PromQL has data.
  *
  * Access: no allUsers, IAM stays on (invokerIamDisabled false). roles/run.invoker goes to the configured invokers,
- * the budget push account (primary region) and the Monitoring service agent (uptime checks). See infra/README.md.
+ * the budget push account (primary region) and the Monitoring service agent (uptime checks), whose grant takes the
+ * agent from its ServiceIdentity (service-agents.ts) so it never names an agent that does not exist yet. The service
+ * waits for the deployer's actAs grant on the runtime account (pitfall 7). See infra/README.md.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -38,10 +40,8 @@ export interface GatewayArgs {
   budgetPushAudience: pulumi.Input<string>;
   /** Receives budget pushes: grants the push account the invoker role here. */
   receivesBudgetPushes: boolean;
-  /** member of the Monitoring service agent, which runs the uptime checks with an OIDC token. */
+  /** The Monitoring service agent (IAM member, from its ServiceIdentity), which signs uptime checks' OIDC tokens. */
   monitoringAgentMember: pulumi.Input<string>;
-  /** Resources the agent's grant waits for (a notification channel makes sure the agent exists). */
-  monitoringAgentReady: readonly pulumi.Resource[];
   /** The batch bucket (batch-bucket.ts), where batch jobs are staged. */
   batchBucket?: pulumi.Input<string>;
 }
@@ -79,11 +79,11 @@ export class Gateway extends pulumi.ComponentResource {
       plain(ENV.METRICS_PORT, String(PORTS.metrics)),
       plain(ENV.BUDGET_PUSH_AUDIENCE, args.budgetPushAudience),
       plain(ENV.BUDGET_PUSH_SERVICE_ACCOUNT, identities.budgetPush.email),
-      ...(args.batchBucket ? [plain(ENV.BATCH_BUCKET, args.batchBucket)] : []),
       plain(ENV.TRACE_EXPORTER, TRACE_EXPORTER),
       plain(ENV.LOG_LEVEL, cfg.logLevel),
       // Enough connections per upstream that the instance's `concurrency` requests never wait for one.
       plain(ENV.UPSTREAM_CONNECTIONS, String(poolFor(cfg.concurrency))),
+      ...(args.batchBucket ? [plain(ENV.BATCH_BUCKET, args.batchBucket)] : []),
     ];
 
     const secretGrants = [
@@ -162,7 +162,13 @@ export class Gateway extends pulumi.ComponentResource {
         },
       },
       childOptions(this, ctx, {
-        dependsOn: [identities.runtime.account, network.subnets[region]!, registry.repository, ...secretGrants],
+        dependsOn: [
+          identities.runtime.account,
+          identities.runtime.actAs,
+          network.subnets[region]!,
+          registry.repository,
+          ...secretGrants,
+        ],
       }),
     );
 
@@ -181,7 +187,7 @@ export class Gateway extends pulumi.ComponentResource {
       ...(args.receivesBudgetPushes
         ? [{ key: "budget-push", member: identities.budgetPush.member, after: [identities.budgetPush.account] }]
         : []),
-      { key: "uptime-checks", member: args.monitoringAgentMember, after: args.monitoringAgentReady },
+      { key: "uptime-checks", member: args.monitoringAgentMember, after: [] },
     ];
     for (const { key, member, after } of invokers) {
       this.invokerGrants.push(

@@ -5,11 +5,25 @@
  * without the injection filter, which is about prompts). Their names are stack outputs: operators copy them into the
  * tenants file, which lives in Secret Manager (docs/operations.md).
  *
- * Vertex AI calls Model Armor as its own service agent, which needs roles/modelarmor.user on the project.
+ * Vertex AI calls Model Armor as its own service agent, which needs roles/modelarmor.user on the project (granted to
+ * the agent service-agents.ts creates first).
+ *
+ * Where: Vertex screens a call only with templates in the location it serves, and its Model Armor integration is
+ * offered in a few locations (../model-armor-locations.ts). Tenants name one template, so the templates live in one
+ * location and config.ts proves every region's gateway calls Vertex there (modelArmorPlacement).
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { childOptions, primaryRegion, type Context } from "./common.js";
+import { modelArmorPlacement } from "../config.js";
+import { childOptions, type Context } from "./common.js";
+
+export interface ModelArmorArgs {
+  /** Vertex AI's service agent (IAM member, from its ServiceIdentity). */
+  vertexAgentMember: pulumi.Input<string>;
+}
+
+/** The role Vertex AI's service agent needs to screen calls with Model Armor templates. */
+export const VERTEX_AGENT_ROLE = "roles/modelarmor.user";
 
 const RAI_FILTERS = ["SEXUALLY_EXPLICIT", "HATE_SPEECH", "HARASSMENT", "DANGEROUS"] as const;
 
@@ -20,10 +34,13 @@ export class ModelArmor extends pulumi.ComponentResource {
   readonly promptTemplateName: string;
   readonly responseTemplateName: string;
 
-  constructor(name: string, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
+  readonly location: string;
+
+  constructor(name: string, args: ModelArmorArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
     super("gemini-gateway:infra:ModelArmor", name, {}, opts);
     const { cfg } = ctx;
-    const location = cfg.modelArmorLocation ?? primaryRegion(cfg);
+    const location = modelArmorPlacement(cfg).location;
+    this.location = location;
     const confidenceLevel = cfg.modelArmorConfidence;
     const common = {
       sdpSettings: { basicConfig: { filterEnforcement: "ENABLED" } },
@@ -52,18 +69,9 @@ export class ModelArmor extends pulumi.ComponentResource {
     this.promptTemplateName = nameOf("gateway-prompt");
     this.responseTemplateName = nameOf("gateway-response");
 
-    const vertexAgent = new gcp.projects.ServiceIdentity(
-      "vertex-agent",
-      { project: cfg.projectId, service: "aiplatform.googleapis.com" },
-      childOptions(this, ctx),
-    );
     new gcp.projects.IAMMember(
       "vertex-agent-modelarmor-user",
-      {
-        project: cfg.projectId,
-        role: "roles/modelarmor.user",
-        member: vertexAgent.member,
-      },
+      { project: cfg.projectId, role: VERTEX_AGENT_ROLE, member: args.vertexAgentMember },
       childOptions(this, ctx),
     );
     this.registerOutputs({ prompt: this.promptTemplateName, response: this.responseTemplateName });

@@ -1,17 +1,20 @@
 /**
  * The environment's own Artifact Registry repository: the only place its images come from (the gateway and the
  * mirrored metrics sidecar). Immutable tags, cleanup policies that keep enough recent versions to roll back to, and
- * no public IAM: the runtime account reads, the CI apply account pushes.
+ * no public IAM: the runtime account reads, the deployer (the bootstrap's apply identity) pushes, and the next
+ * environment's deployer reads (prod copies the digest dev runs: deploy.yml, deploy-prod).
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { CiIdentities } from "./ci.js";
 import { childOptions, NAMES, primaryRegion, type Context } from "./common.js";
 import type { Identities } from "./identities.js";
 
 export interface RegistryArgs {
   identities: Identities;
-  ci: CiIdentities;
+  /** The deployer (IAM member): pushes images. */
+  writerMember: string;
+  /** Deployers of later environments (IAM members): copy images from here. */
+  promotionReaders: readonly string[];
 }
 
 export class Registry extends pulumi.ComponentResource {
@@ -45,19 +48,19 @@ export class Registry extends pulumi.ComponentResource {
       childOptions(this, ctx),
     );
 
-    const grant = (key: string, role: string, member: string, account: gcp.serviceaccount.Account) =>
+    const grant = (key: string, role: string, member: string, after: pulumi.Resource[] = []) =>
       new gcp.artifactregistry.RepositoryIamMember(
         `repository-${key}`,
         { project: cfg.projectId, location, repository: this.repository.repositoryId, role, member },
-        childOptions(this, ctx, { dependsOn: [account] }),
+        childOptions(this, ctx, { dependsOn: after }),
       );
-    grant(
-      "runtime-reader",
-      "roles/artifactregistry.reader",
-      args.identities.runtime.member,
+    grant("runtime-reader", "roles/artifactregistry.reader", args.identities.runtime.member, [
       args.identities.runtime.account,
-    );
-    grant("ci-writer", "roles/artifactregistry.writer", args.ci.apply.member, args.ci.apply.account);
+    ]);
+    grant("deployer-writer", "roles/artifactregistry.writer", args.writerMember);
+    for (const reader of args.promotionReaders) {
+      grant(`promotion-reader-${reader.split(/[:@]/)[1]}`, "roles/artifactregistry.reader", reader);
+    }
     this.registerOutputs({ url: this.url });
   }
 

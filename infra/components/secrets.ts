@@ -13,6 +13,10 @@
  *
  * Each grant waits iamPropagationSeconds after creation before Cloud Run, which checks access at deploy (pitfall 5),
  * is created.
+ *
+ * Versions the program writes are disabled, not destroyed, when a new value replaces them (deletionPolicy DISABLE): the
+ * previous Cloud Run revision pins the previous version number, and a rollback to it only needs that version enabled
+ * again (`gcloud secrets versions enable`, docs/operations.md, Rollback). A destroyed version is gone for good.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -117,7 +121,7 @@ export class Secrets extends pulumi.ComponentResource {
     } else {
       const written = new gcp.secretmanager.SecretVersion(
         `${secretId}-version`,
-        { secret: secret.id, secretData: value },
+        { secret: secret.id, secretData: value, deletionPolicy: "DISABLE" },
         childOptions(this, ctx),
       );
       version = written.version;

@@ -43,7 +43,41 @@ export const TYPES = {
   httpsProxy: "gcp:compute/targetHttpsProxy:TargetHttpsProxy",
   certificate: "gcp:compute/managedSslCertificate:ManagedSslCertificate",
   forwardingRule: "gcp:compute/globalForwardingRule:GlobalForwardingRule",
+  orgPolicy: "gcp:orgpolicy/policy:Policy",
+  defaultServiceAccounts: "gcp:projects/defaultServiceAccounts:DefaultServiceAccounts",
+  iamMemberRemove: "gcp:projects/iamMemberRemove:IamMemberRemove",
+  serviceIdentity: "gcp:projects/serviceIdentity:ServiceIdentity",
+  customService: "gcp:monitoring/customService:CustomService",
+  slo: "gcp:monitoring/slo:Slo",
+  // the bootstrap (seed) program
+  bucket: "gcp:storage/bucket:Bucket",
+  bucketIam: "gcp:storage/bucketIAMMember:BucketIAMMember",
+  keyRing: "gcp:kms/keyRing:KeyRing",
+  cryptoKey: "gcp:kms/cryptoKey:CryptoKey",
+  cryptoKeyIam: "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+  folderIam: "gcp:folder/iAMMember:IAMMember",
+  organizationIam: "gcp:organizations/iAMMember:IAMMember",
+  billingAccountIam: "gcp:billing/accountIamMember:AccountIamMember",
+  tagKey: "gcp:tags/tagKey:TagKey",
+  tagValue: "gcp:tags/tagValue:TagValue",
+  tagBinding: "gcp:tags/tagBinding:TagBinding",
 } as const;
+
+/** Every IAM grant type the programs register (the "no Owner or Editor anywhere" checks read these). */
+export const GRANT_TYPES: readonly string[] = [
+  TYPES.projectIam,
+  TYPES.accountIam,
+  TYPES.secretIam,
+  TYPES.runIam,
+  TYPES.repositoryIam,
+  TYPES.bucketIam,
+  TYPES.cryptoKeyIam,
+  TYPES.folderIam,
+  TYPES.organizationIam,
+  TYPES.billingAccountIam,
+  "gcp:pubsub/topicIAMMember:TopicIAMMember",
+  "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+];
 
 export function ofType(run: ProgramRun, type: string): CapturedResource[] {
   return run.resources.filter((r) => r.type === type);

@@ -19,7 +19,27 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 
-export type StackName = "dev" | "prod";
+/** The environment stacks of the gateway program (Pulumi.yaml at the repository root). */
+export type EnvStack = "dev" | "prod";
+/** Every stack the offline runs know: the environments, and the bootstrap (seed) program's one stack. */
+export type StackName = EnvStack | "bootstrap";
+
+/** A Pulumi project of this repository: where its Pulumi.yaml and stack files live, and its entry module. */
+export interface ProgramSpec {
+  /** The Pulumi project name (also its config namespace). */
+  project: string;
+  /** The directory holding Pulumi.yaml and Pulumi.<stack>.yaml, relative to the repository root. */
+  dir: string;
+  /** The entry module, relative to the repository root. */
+  entry: string;
+}
+
+export const PROGRAMS = {
+  env: { project: "gemini-gateway", dir: ".", entry: "infra/index.ts" },
+  bootstrap: { project: "gemini-gateway-bootstrap", dir: "infra/bootstrap", entry: "infra/bootstrap/index.ts" },
+} as const satisfies Record<string, ProgramSpec>;
+
+export const specOf = (stack: StackName): ProgramSpec => (stack === "bootstrap" ? PROGRAMS.bootstrap : PROGRAMS.env);
 
 export interface CapturedResource {
   type: string;
@@ -27,6 +47,14 @@ export interface CapturedResource {
   inputs: Record<string, unknown>;
   /** The provider reference (`<urn>::<id>`) the resource was registered with, when it names one. */
   provider?: string;
+  /** The URN the engine gives the resource (its parents' types included). */
+  urn?: string;
+  /** The parent's URN (a component, or the stack). */
+  parent?: string;
+  /** URNs this resource waits for: explicit dependsOn (components expanded) and the resources its inputs came from. */
+  dependencies?: string[];
+  /** Per input property, the URNs its value came from. */
+  propertyDependencies?: Record<string, string[]>;
 }
 
 export interface ProgramRun {
@@ -55,6 +83,11 @@ export interface RunOptions {
    * for a stack never deployed.
    */
   deployed?: Record<string, unknown>;
+  /**
+   * The bootstrap stack's outputs, which the environment programs read through a StackReference (infra/bootstrap).
+   * Default: OFFLINE_BOOTSTRAP_OUTPUTS, what the bootstrap program outputs for its committed stack file.
+   */
+  bootstrap?: Record<string, unknown>;
   computed?: (resource: {
     type: string;
     name: string;
@@ -63,40 +96,60 @@ export interface RunOptions {
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const PROJECT = "gemini-gateway";
+export const PROJECT = PROGRAMS.env.project;
 export const UNKNOWN = "<unknown>";
 export const SECRET = "<secret>";
 const ALLOW_PLACEHOLDERS_ENV = "GGW_ALLOW_PLACEHOLDERS";
 /** What offline runs take a deployed stack to run (they cannot read its state): an obviously made-up digest. */
 export const OFFLINE_DEPLOYED_IMAGE = `gateway@sha256:${"0".repeat(64)}`;
+/** The bootstrap stack's name as the environment programs reference it (DIY backends: organization/<project>/<stack>). */
+export const BOOTSTRAP_STACK_REFERENCE = `organization/${PROGRAMS.bootstrap.project}/bootstrap`;
+/**
+ * What offline runs of an environment take the bootstrap stack to output (they cannot read its state): the values the
+ * bootstrap program computes from its committed stack file, placeholders included. A test runs the bootstrap program
+ * and requires its outputs to match these (test/infra/bootstrap.test.ts).
+ */
+export const OFFLINE_BOOTSTRAP_OUTPUTS: Record<string, unknown> = {
+  seedProject: "replace-with-seed-project-id",
+  stateBucket: "gs://replace-with-state-bucket",
+  stacks: Object.fromEntries(
+    (["dev", "prod"] as const).map((env) => [
+      env,
+      {
+        projectId: `replace-with-${env}-project-id`,
+        secretsProvider: `gcpkms://projects/replace-with-seed-project-id/locations/europe-west4/keyRings/pulumi-state/cryptoKeys/${env}`,
+        preview: { serviceAccount: `ggw-${env}-preview@replace-with-seed-project-id.iam.gserviceaccount.com` },
+        apply: { serviceAccount: `ggw-${env}-apply@replace-with-seed-project-id.iam.gserviceaccount.com` },
+      },
+    ]),
+  ),
+};
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 /** The engine's stand-in for a value not known during preview. */
 const UNKNOWN_ID = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The config map the CLI would give the program for this stack: `gemini-gateway:<key>` → string. */
+/** The config map the CLI would give the program for this stack: `<project>:<key>` → string. */
 export function stackConfig(
   stack: StackName,
   options: Pick<RunOptions, "configFile" | "config"> = {},
 ): Record<string, string> {
-  const project = yaml.load(readFileSync(resolve(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+  const spec = specOf(stack);
+  const project = yaml.load(readFileSync(resolve(REPO_ROOT, spec.dir, "Pulumi.yaml"), "utf8")) as {
     config?: Record<string, { default?: unknown } | unknown>;
   };
+  const namespaced = (key: string) => (key.includes(":") ? key : `${spec.project}:${key}`);
   const out: Record<string, string> = {};
   for (const [key, decl] of Object.entries(project.config ?? {})) {
     if (decl && typeof decl === "object" && "default" in decl) out[namespaced(key)] = configString(key, decl.default);
   }
-  const file = options.configFile ?? `Pulumi.${stack}.yaml`;
+  const file = options.configFile ?? `${spec.dir}/Pulumi.${stack}.yaml`;
   const path = isAbsolute(file) ? file : resolve(REPO_ROOT, file);
   const stackFile = yaml.load(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
   for (const [key, value] of Object.entries(stackFile?.config ?? {})) out[namespaced(key)] = configString(key, value);
   for (const [key, value] of Object.entries(options.config ?? {})) out[namespaced(key)] = configString(key, value);
   return out;
-}
-
-function namespaced(key: string): string {
-  return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
 function configString(key: string, value: unknown): string {
@@ -117,18 +170,39 @@ export function runProgram(stack: StackName, options: RunOptions = {}): Promise<
   return run;
 }
 
+interface MockMonitor {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterRequest, callback: unknown): unknown;
+  registerResourceHook?: unknown;
+}
+interface RegisterRequest {
+  getParent(): string;
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+}
+
 async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRun> {
+  const spec = specOf(stack);
   const config = stackConfig(stack, options);
   const resources: CapturedResource[] = [];
   const stackReferences: string[] = [];
+  const self = `organization/${spec.project}/${stack}`;
+  // What the engine knows about the registration in flight (set just before the mock's newResource runs).
+  let registering: Pick<CapturedResource, "urn" | "parent" | "dependencies" | "propertyDependencies"> = {};
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        // The program reads this stack's last outputs back (a read, not a managed resource): not captured.
+        // The program reads stacks' outputs (a read, not a managed resource): not captured.
         if (args.type === STACK_REFERENCE) {
-          stackReferences.push(String(args.inputs.name));
-          const outputs = options.deployed ?? { gatewayImage: OFFLINE_DEPLOYED_IMAGE };
-          return { id: String(args.inputs.name), state: { ...args.inputs, outputs, secretOutputNames: [] } };
+          const name = String(args.inputs.name);
+          stackReferences.push(name);
+          let outputs: Record<string, unknown>;
+          if (name === self) outputs = options.deployed ?? { gatewayImage: OFFLINE_DEPLOYED_IMAGE };
+          else if (name === BOOTSTRAP_STACK_REFERENCE) outputs = options.bootstrap ?? OFFLINE_BOOTSTRAP_OUTPUTS;
+          else throw new Error(`offline runs know no stack ${name}`);
+          return { id: name, state: { ...args.inputs, outputs, secretOutputNames: [] } };
         }
         if (args.custom !== false) {
           resources.push({
@@ -136,6 +210,7 @@ async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRu
             name: args.name,
             inputs: clean(args.inputs) as Record<string, unknown>,
             ...(args.provider ? { provider: args.provider.replace(UNKNOWN_ID, UNKNOWN) } : {}),
+            ...registering,
           });
         }
         // Preview of a new stack: the state is what was asked for; ids and computed outputs stay unknown.
@@ -145,21 +220,41 @@ async function runOnce(stack: StackName, options: RunOptions): Promise<ProgramRu
       },
       call: (args) => args.inputs as Record<string, unknown>,
     },
-    PROJECT,
+    spec.project,
     stack,
     true,
     "organization", // what a DIY backend (the GCS bucket) calls every stack's organization
   );
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
   // The mock monitor predates resource hooks (the propagation waits): accept their registration.
-  const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
   monitor.registerResourceHook ??= (_req: unknown, done: (err: unknown, res: unknown) => void) => done(null, {});
+  // The mock hands newResource no dependencies: read them from the request, as the engine (and the analyzer) sees them.
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      const urns = deps.getUrnsList();
+      if (urns.length) propertyDependencies[key] = [...urns].sort();
+    });
+    registering = {
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      ...(req.getParent() ? { parent: req.getParent() } : {}),
+      dependencies: [...new Set(req.getDependenciesList())].sort(),
+      propertyDependencies,
+    };
+    try {
+      return register(req, callback);
+    } finally {
+      registering = {};
+    }
+  };
   pulumi.runtime.setAllConfig(config);
 
   const previous = process.env[ALLOW_PLACEHOLDERS_ENV];
   if (options.allowPlaceholders === false) delete process.env[ALLOW_PLACEHOLDERS_ENV];
   else process.env[ALLOW_PLACEHOLDERS_ENV] = "1";
   try {
-    const url = pathToFileURL(resolve(REPO_ROOT, options.program ?? "infra/index.ts")).href;
+    const url = pathToFileURL(resolve(REPO_ROOT, options.program ?? spec.entry)).href;
     let module = (await import(url)) as { default?: unknown };
     if (typeof module.default !== "function" && runs > 0)
       module = (await import(`${url}?run=${runs}`)) as typeof module;

@@ -4,6 +4,7 @@
  * it would create, prints violations with remediation, and exits non-zero on any mandatory violation.
  *
  *   npm run check -- --stack prod                       the plan and the pack's verdict for one stack
+ *   npm run check -- --stack bootstrap                  the bootstrap (seed) program's stack (infra/bootstrap)
  *   npm run check -- --stack dev --format json          a stable JSON form for other tools (see report.ts)
  *   npm run check -- --stack prod --program <dir>       another program (a directory with index.ts using @pulumi/gcp)
  *   npm run check -- --stack prod --config <file>       another stack file than Pulumi.<stack>.yaml
@@ -18,7 +19,7 @@ import { REPO_ROOT, runProgram, type StackName } from "../../infra/offline/run.j
 import { evaluate } from "../lib/evaluate.js";
 import { promotionMarkdown, renderReport, type CheckResult, type Format } from "./report.js";
 
-const USAGE = `usage: npm run check -- --stack <dev|prod> [--format text|markdown|json] [--program <dir>] [--config <file>]
+const USAGE = `usage: npm run check -- --stack <dev|prod|bootstrap> [--format text|markdown|json] [--program <dir>] [--config <file>]
        npm run check -- --promote <from> <to> [--program <dir>]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -51,13 +52,12 @@ async function main(argv: string[]): Promise<number> {
 
   if (values.promote) {
     const [from, to] = positionals;
-    if (!isStack(from) || !isStack(to) || positionals.length !== 2)
-      return usage("--promote takes two stacks: dev prod");
+    if (!isEnv(from) || !isEnv(to) || positionals.length !== 2) return usage("--promote takes two stacks: dev prod");
     const [a, b] = [await check(from, program, undefined), await check(to, program, undefined)];
     console.log(promotionMarkdown(a, b));
     return [a, b].some(hasMandatory) ? 1 : 0;
   }
-  if (!isStack(values.stack)) return usage("--stack must be dev or prod");
+  if (!isStack(values.stack)) return usage("--stack must be dev, prod or bootstrap");
   if (positionals.length) return usage(`unexpected argument: ${positionals[0]}`);
   const result = await check(values.stack, program, values.config);
   console.log(renderReport(result, format));
@@ -89,7 +89,8 @@ function programEntry(dir: string): string | Error {
   return existsSync(entry) ? entry : new Error(`no program at ${entry} (a directory with index.ts)`);
 }
 
-const isStack = (s: unknown): s is StackName => s === "dev" || s === "prod";
+const isStack = (s: unknown): s is StackName => s === "dev" || s === "prod" || s === "bootstrap";
+const isEnv = (s: unknown): s is "dev" | "prod" => s === "dev" || s === "prod";
 const hasMandatory = (r: CheckResult) => r.violations.some((v) => v.enforcementLevel === "mandatory");
 
 function usage(why: string): number {

@@ -40,6 +40,13 @@ export interface EvaluateResource {
   provider?: string;
   /** The URN or name of the parent resource in the list. */
   parent?: string;
+  /**
+   * URNs or names of the resources this one waits for (what the engine sends as the resource's dependencies: explicit
+   * dependsOn and the resources its inputs came from). Stack rules see them as `dependencies`, as in a real preview.
+   */
+  dependencies?: readonly string[];
+  /** Per input property, the URNs or names its value came from. */
+  propertyDependencies?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Violation {
@@ -273,6 +280,11 @@ function buildResources(resources: readonly EvaluateResource[], stack: string): 
       b.parent = parent;
       b.opts.parent = parent.urn;
     }
+    // As the analyzer does: references to resources outside the list are dropped.
+    const resolve = (refs: readonly string[] = []) =>
+      refs.map(find).filter((d): d is PolicyResource => d !== undefined && d !== b);
+    b.dependencies = resolve(r.dependencies);
+    for (const [key, refs] of Object.entries(r.propertyDependencies ?? {})) b.propertyDependencies[key] = resolve(refs);
   });
   return built;
 }

@@ -32,6 +32,12 @@ export const T = {
   alertPolicy: "gcp:monitoring/alertPolicy:AlertPolicy",
   notificationChannel: "gcp:monitoring/notificationChannel:NotificationChannel",
   modelArmorTemplate: "gcp:modelarmor/template:Template",
+  orgPolicy: "gcp:orgpolicy/policy:Policy",
+  defaultServiceAccounts: "gcp:projects/defaultServiceAccounts:DefaultServiceAccounts",
+  serviceIdentity: "gcp:projects/serviceIdentity:ServiceIdentity",
+  uptimeCheck: "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig",
+  slo: "gcp:monitoring/slo:Slo",
+  billingBudget: "gcp:billing/budget:Budget",
   gcpProvider: "pulumi:providers:gcp",
 } as const;
 

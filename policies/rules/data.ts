@@ -1,4 +1,4 @@
-/** Data guardrails: Redis locked down, registries cleaned up, secrets kept in chosen regions. */
+/** Data guardrails: Redis locked down, registries cleaned up, secrets kept in chosen regions and their versions kept. */
 import * as gcp from "@pulumi/gcp";
 import { validateResourceOfType } from "@pulumi/policy";
 import { configOf, ENVIRONMENT_PROPERTY } from "../lib/config.js";
@@ -150,10 +150,41 @@ export const secretUserManagedReplication: ResourceGuardrail = {
   }),
 };
 
+const RETAINING_POLICIES = new Set(["DISABLE", "ABANDON"]);
+
+export const secretVersionsRetained: ResourceGuardrail = {
+  name: "secret-versions-retained",
+  category: "data",
+  description:
+    "Every Secret Manager secret version a stack writes sets deletionPolicy DISABLE (or ABANDON), so a replaced " +
+    "version is disabled, not destroyed (the provider's default is DELETE).",
+  rationale:
+    "Cloud Run pins secret versions by number: the previous revision reads the previous version. Rolling back to it " +
+    "after a rotation works only if that version still exists; a destroyed version cannot be restored.",
+  severity: "medium",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    'Set deletionPolicy: "DISABLE" on gcp.secretmanager.SecretVersion. To roll back, enable the version again',
+    "(gcloud secrets versions enable N --secret S) and route traffic to the revision that pins it.",
+  ),
+  configSchema: { properties: {} },
+  validateResource: validateResourceOfType(gcp.secretmanager.SecretVersion, (version, args, report) => {
+    const policy = str(read(() => version.deletionPolicy));
+    if (!isKnown(policy)) return;
+    if (policy === undefined || !RETAINING_POLICIES.has(policy)) {
+      report(
+        `Secret version "${args.name}" has deletionPolicy ${policy ?? "unset (DELETE)"}: replacing it destroys the ` +
+          "version the previous revision reads.",
+      );
+    }
+  }),
+};
+
 export const dataRules: Guardrail[] = [
   redisAuthAndTls,
   redisPrivateServiceAccess,
   redisHaInProd,
   artifactRegistryCleanupPolicies,
   secretUserManagedReplication,
+  secretVersionsRetained,
 ];

@@ -18,6 +18,7 @@ import { BUDGET_ALERTS_PATH, GATEWAY_ENV, parseCapacityEnvelope } from "../lib/g
 import { steps } from "../lib/guardrail.js";
 import { T, type Guardrail, type ResourceGuardrail, type StackGuardrail } from "../lib/types.js";
 import { isKnown, path, str, UNKNOWN, walkStrings, type Unknown } from "../lib/values.js";
+import { MODEL_ARMOR_VERTEX_LOCATIONS } from "../../infra/model-armor-locations.js";
 
 interface CapsConfig {
   maxInstances: number;
@@ -366,9 +367,81 @@ export const prodModelArmorReferenced: StackGuardrail = {
   },
 };
 
+interface ArmorRegionsConfig {
+  environment: string;
+  modelArmorVertexLocations: string[];
+}
+
+export const modelArmorInGatewayRegions: StackGuardrail = {
+  name: "model-armor-in-gateway-regions",
+  category: "gateway",
+  description:
+    "Where the stack has Model Armor templates (always in prod), every gateway service's Vertex AI location " +
+    "(env GOOGLE_CLOUD_LOCATION) is one where Vertex AI's Model Armor integration is offered " +
+    "(modelArmorVertexLocations) and holds an enabled prompt template (piAndJailbreakFilterSettings ENABLED).",
+  rationale:
+    "Vertex screens a call only with templates in the location it serves, and only in the integration's few " +
+    "locations. A second region whose gateway calls Vertex elsewhere gives its tenants errors (template not found) " +
+    "or no screening at all.",
+  severity: "high",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    "Create the templates in each location the gateways call Vertex in, or send every region's Vertex calls to one",
+    "supported location that has them (stack config vertexLocation; infra/config.ts refuses other combinations).",
+    "Extend modelArmorVertexLocations only when Google's integration page lists a new location.",
+  ),
+  configSchema: {
+    properties: {
+      environment: ENVIRONMENT_PROPERTY,
+      modelArmorVertexLocations: {
+        type: "array",
+        items: { type: "string" },
+        default: [...MODEL_ARMOR_VERTEX_LOCATIONS],
+        description:
+          "Locations of Vertex AI's Model Armor integration (cloud.google.com/security-command-center/docs/" +
+          "model-armor-vertex-integration).",
+      },
+    },
+  },
+  validateStack: (args, report) => {
+    const config = configOf<ArmorRegionsConfig>(args, modelArmorInGatewayRegions.configSchema);
+    const templates = args.resources.filter((r) => r.type === T.modelArmorTemplate);
+    const prod = isProd(environmentOfStack(config.environment, args.resources));
+    if (templates.length === 0 && !prod) args.notApplicable("No Model Armor template outside prod");
+    const screening = new Set<string>();
+    let unknownTemplate = false;
+    for (const t of templates) {
+      const enforcement = str(path(t.props, "filterConfig.piAndJailbreakFilterSettings.filterEnforcement"));
+      const location = str(path(t.props, "location"));
+      if (enforcement === UNKNOWN || location === UNKNOWN) unknownTemplate = true;
+      else if (enforcement === "ENABLED" && typeof location === "string") screening.add(location);
+    }
+    for (const svc of args.resources.filter((r) => r.type === T.cloudRunService)) {
+      const props = svc.props as CloudRunServiceProps;
+      if (!isGatewayService(props)) continue;
+      const location = envVar(props, GATEWAY_ENV.LOCATION)?.value;
+      if (typeof location !== "string") continue;
+      if (!config.modelArmorVertexLocations.includes(location)) {
+        report(
+          `Gateway service "${svc.name}" calls Vertex AI in ${location}, where Model Armor's Vertex integration is not ` +
+            `offered (${config.modelArmorVertexLocations.join(", ")}): its tenants are not screened.`,
+          svc.urn,
+        );
+      } else if (!screening.has(location) && !unknownTemplate) {
+        report(
+          `Gateway service "${svc.name}" calls Vertex AI in ${location}, but no enabled Model Armor prompt template ` +
+            `lives there (templates in: ${[...screening].join(", ") || "none"}).`,
+          svc.urn,
+        );
+      }
+    }
+  },
+};
+
 export const gatewayRules: Guardrail[] = [
   gatewayCapacityWithinCaps,
   gatewayBudgetKillSwitchWired,
   prodModelArmorTemplate,
   prodModelArmorReferenced,
+  modelArmorInGatewayRegions,
 ];

@@ -3,7 +3,7 @@
  * to this repository.
  */
 import * as gcp from "@pulumi/gcp";
-import { validateResourceOfType } from "@pulumi/policy";
+import { validateResourceOfType, type PolicyResource } from "@pulumi/policy";
 import { configOf } from "../lib/config.js";
 import { steps, validateResourceOfTypes } from "../lib/guardrail.js";
 import {
@@ -15,7 +15,8 @@ import {
   serviceAccountEmail,
 } from "../lib/iam.js";
 import { HIERARCHY_IAM_TYPES, T, type Guardrail, type ResourceGuardrail, type StackGuardrail } from "../lib/types.js";
-import { isKnown, read, str } from "../lib/values.js";
+import { isKnown, path, read, str, UNKNOWN, type Unknown } from "../lib/values.js";
+import { transitiveDependencies } from "../lib/workload.js";
 
 export const iamNoPublicPrincipals: ResourceGuardrail = {
   name: "iam-no-public-principals",
@@ -70,6 +71,19 @@ export const iamNoServiceAccountKeys: ResourceGuardrail = {
 
 interface AllowedRolesConfig {
   allowedRoles: string[];
+  conditionRequiredRoles: string[];
+}
+
+/** Admin roles that change who may do what: granted on the hierarchy only with a condition that limits them. */
+const IAM_ADMIN_ROLES: ReadonlySet<string> = new Set([
+  "roles/resourcemanager.projectIamAdmin",
+  "roles/resourcemanager.folderIamAdmin",
+  "roles/iam.securityAdmin",
+]);
+
+/** The condition expression of a grant (IAM member/binding `condition`), or undefined / UNKNOWN. */
+function conditionOf(props: Record<string, unknown>): string | Unknown | undefined {
+  return str(path(props, "condition.expression"));
 }
 
 export const iamNoPrimitiveOrAdminRoles: ResourceGuardrail = {
@@ -77,7 +91,9 @@ export const iamNoPrimitiveOrAdminRoles: ResourceGuardrail = {
   category: "identity",
   description:
     "Project, folder and organization IAM grants no primitive role (roles/owner, roles/editor, roles/viewer) and " +
-    "no *Admin role (a role whose last segment ends in 'admin', e.g. roles/run.admin, roles/iam.securityAdmin).",
+    "no *Admin role (a role whose last segment ends in 'admin', e.g. roles/run.admin, roles/iam.securityAdmin) " +
+    "unless allowedRoles names it; an allowed role that changes who may do what (conditionRequiredRoles) carries " +
+    "an IAM condition — for IAM admins one limiting the roles it may grant (iam.googleapis.com/modifiedGrantsByRole).",
   rationale:
     "Primitive roles span every service in the project (Editor can read every secret and redeploy the gateway); " +
     "admin roles can change IAM or delete data. Grant the narrow predefined roles a workload needs, on the narrowest " +
@@ -88,6 +104,9 @@ export const iamNoPrimitiveOrAdminRoles: ResourceGuardrail = {
     "Replace the grant with the predefined roles the principal needs (e.g. roles/run.developer instead of",
     "roles/run.admin, roles/aiplatform.user instead of roles/editor), granted on the resource rather than the project",
     "where possible. A deliberate exception (e.g. the deployer's roles/run.admin) goes in this rule's allowedRoles.",
+    "Grant roles/resourcemanager.projectIamAdmin with a delegated-grants condition, e.g.",
+    "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/aiplatform.user']), and",
+    "roles/orgpolicy.policyAdmin (organisation-only) with a tag condition, resource.matchTag('<org>/<key>', '<value>').",
   ),
   configSchema: {
     properties: {
@@ -97,13 +116,24 @@ export const iamNoPrimitiveOrAdminRoles: ResourceGuardrail = {
         default: [],
         description: "Admin roles deliberately allowed on the project (primitive roles never are).",
       },
+      conditionRequiredRoles: {
+        type: "array",
+        items: { type: "string" },
+        default: [...IAM_ADMIN_ROLES, "roles/orgpolicy.policyAdmin", "roles/resourcemanager.organizationAdmin"],
+        description:
+          "Allowed roles that must carry an IAM condition on the hierarchy (IAM admins: one mentioning " +
+          "iam.googleapis.com/modifiedGrantsByRole).",
+      },
     },
   },
   validateResource: validateResourceOfTypes(
     (t) => HIERARCHY_IAM_TYPES.has(t),
     "project, folder and organization IAM",
     (args, report) => {
-      const { allowedRoles } = configOf<AllowedRolesConfig>(args, iamNoPrimitiveOrAdminRoles.configSchema);
+      const { allowedRoles, conditionRequiredRoles } = configOf<AllowedRolesConfig>(
+        args,
+        iamNoPrimitiveOrAdminRoles.configSchema,
+      );
       for (const g of grantsOf(args.type, args.props)) {
         if (!isKnown(g.role)) continue;
         const who = isKnown(g.member) ? g.member : "a principal";
@@ -111,6 +141,17 @@ export const iamNoPrimitiveOrAdminRoles: ResourceGuardrail = {
           report(`"${args.name}" grants the primitive role ${g.role} to ${who}.`);
         } else if (isAdminRole(g.role) && !allowedRoles.includes(g.role)) {
           report(`"${args.name}" grants the admin role ${g.role} to ${who} at the resource hierarchy level.`);
+        } else if (conditionRequiredRoles.includes(g.role) && !args.type.endsWith("Policy")) {
+          const condition = conditionOf(args.props);
+          if (!isKnown(condition)) continue;
+          if (condition === undefined || condition.trim() === "") {
+            report(`"${args.name}" grants ${g.role} to ${who} without an IAM condition limiting it.`);
+          } else if (IAM_ADMIN_ROLES.has(g.role) && !condition.includes("modifiedGrantsByRole")) {
+            report(
+              `"${args.name}" grants ${g.role} to ${who} with a condition that does not limit the roles it may grant ` +
+                "(iam.googleapis.com/modifiedGrantsByRole): it could grant itself anything.",
+            );
+          }
         }
       }
     },
@@ -236,17 +277,23 @@ export const iamWifAttributeCondition: ResourceGuardrail = {
   name: "iam-wif-attribute-condition",
   category: "identity",
   description:
-    "Every Workload Identity pool provider has an attributeCondition; a GitHub Actions provider's condition pins " +
-    "the repository (mentions assertion.repository / repository_owner / repository_id).",
+    "Every Workload Identity pool provider has an attributeCondition; a GitHub Actions provider's condition pins the " +
+    "repository and its owner by numeric id (assertion.repository_id, assertion.repository_owner_id), pins what may " +
+    "run (a workflow file, assertion.job_workflow_ref, or a branch, assertion.ref), and has no `||` through which an " +
+    "alternative could skip those pins.",
   rationale:
-    "Without a condition any identity the issuer vouches for can exchange its token: for GitHub's issuer, a " +
-    "workflow in any repository on GitHub could deploy to this project.",
+    "GitHub signs every job's token with one issuer: without a condition a workflow in any repository on GitHub could " +
+    "deploy to this project. Names (assertion.repository, repository_owner) can be renamed and then registered by " +
+    "someone else; the numeric ids are never reused. Without a workflow or branch pin any workflow of the repository " +
+    "— including one a pull request adds or edits — gets the identity.",
   severity: "critical",
   enforcementLevel: "mandatory",
   remediationSteps: steps(
-    'Set attributeCondition, e.g. `assertion.repository == "owner/gemini-gateway"` (optionally also',
-    '`&& assertion.ref == "refs/heads/main"` for the read-write provider), and map attribute.repository in',
-    "attributeMapping so grants can use principalSet://.../attribute.repository/owner/gemini-gateway.",
+    "Set attributeCondition, e.g. `assertion.repository_id == '123' && assertion.repository_owner_id == '456' &&",
+    "assertion.event_name == 'push' && assertion.ref == 'refs/heads/main' && assertion.job_workflow_ref ==",
+    "'owner/repo/.github/workflows/deploy.yml@refs/heads/main'` (ids: `gh api repos/OWNER/REPO --jq .id`,",
+    "`gh api users/OWNER --jq .id`). Give each alternative its own provider instead of `||`. infra/bootstrap/github.ts",
+    "builds these conditions.",
   ),
   configSchema: { properties: {} },
   validateResource: validateResourceOfType(gcp.iam.WorkloadIdentityPoolProvider, (provider, args, report) => {
@@ -259,13 +306,85 @@ export const iamWifAttributeCondition: ResourceGuardrail = {
       return;
     }
     const issuer = str(read(() => provider.oidc?.issuerUri));
-    if (issuer === GITHUB_ISSUER && !/repository/.test(condition)) {
+    if (issuer !== GITHUB_ISSUER) return;
+    const missing = [
+      [/assertion\.repository_id\s*==/, "the repository id (assertion.repository_id)"],
+      [/assertion\.repository_owner_id\s*==/, "the owner id (assertion.repository_owner_id)"],
+      [
+        /assertion\.job_workflow_ref|assertion\.ref\s*==/,
+        "a workflow (assertion.job_workflow_ref) or branch (assertion.ref)",
+      ],
+    ]
+      .filter(([pattern]) => !(pattern as RegExp).test(condition))
+      .map(([, what]) => what as string);
+    if (missing.length) {
       report(
-        `Workload Identity provider "${args.name}" trusts GitHub Actions but its attributeCondition does not pin a ` +
-          "repository (assertion.repository / repository_owner / repository_id).",
+        `Workload Identity provider "${args.name}" trusts GitHub Actions but its attributeCondition does not pin ` +
+          `${missing.join(", ")}.`,
+      );
+    }
+    if (condition.includes("||")) {
+      report(
+        `Workload Identity provider "${args.name}": its attributeCondition has \`||\`, so one alternative can skip the ` +
+          "pins; give each alternative its own provider.",
       );
     }
   }),
+};
+
+/** A Google-managed service agent: service-<project number>@<agent domain>.iam.gserviceaccount.com. */
+const SERVICE_AGENT = /^serviceAccount:service-\d+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/;
+const MONITORING_SERVICE = "monitoring.googleapis.com";
+
+export const serviceAgentsBeforeGrants: StackGuardrail = {
+  name: "service-agents-before-grants",
+  category: "identity",
+  description:
+    "Every IAM grant to a Google service agent (service-<n>@…iam.gserviceaccount.com) waits for that agent's " +
+    "gcp.projects.ServiceIdentity, and every uptime check that signs its requests with the Monitoring service agent " +
+    "(httpCheck.serviceAgentAuthentication) waits — through its run.invoker grant — for a ServiceIdentity of " +
+    "monitoring.googleapis.com. Read from the resources' dependencies.",
+  rationale:
+    "Service agents are created lazily, on an API's first use; on a fresh project a grant to one that does not " +
+    "exist yet is refused with a 400 and the first `pulumi up` fails half-way. cloud-foundation-fabric creates each " +
+    "agent (google_project_service_identity) before granting it anything.",
+  severity: "high",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    'Declare gcp.projects.ServiceIdentity("monitoring-agent", { project, service: "monitoring.googleapis.com" }) and',
+    "grant its `member` output (not a member built from the project number), so the grant depends on it; do the same",
+    "for Vertex AI (aiplatform.googleapis.com) and Pub/Sub (pubsub.googleapis.com) agents. Let the uptime check",
+    "dependOn the invoker grants.",
+  ),
+  configSchema: { properties: {} },
+  validateStack: (args, report) => {
+    const identityOf = (r: PolicyResource) =>
+      r.type === T.serviceIdentity ? str(path(r.props, "service")) : undefined;
+    for (const r of args.resources) {
+      if (isIamType(r.type)) {
+        const agents = grantsOf(r.type, r.props).filter((g) => isKnown(g.member) && SERVICE_AGENT.test(g.member));
+        if (agents.length && !transitiveDependencies(r).some((d) => d.type === T.serviceIdentity)) {
+          report(
+            `"${r.name}" grants ${String(agents[0]!.role)} to the service agent ${String(agents[0]!.member)} without ` +
+              "waiting for its gcp.projects.ServiceIdentity: on a fresh project the agent may not exist yet.",
+            r.urn,
+          );
+        }
+      }
+      if (r.type === T.uptimeCheck) {
+        const auth = path(r.props, "httpCheck.serviceAgentAuthentication");
+        if (auth === undefined || auth === null || auth === UNKNOWN) continue;
+        if (!transitiveDependencies(r).some((d) => identityOf(d) === MONITORING_SERVICE)) {
+          report(
+            `Uptime check "${r.name}" signs its requests as the Monitoring service agent, but neither it nor its ` +
+              `run.invoker grant waits for a ServiceIdentity of ${MONITORING_SERVICE}: the grant fails with a 400 on ` +
+              "a fresh project.",
+            r.urn,
+          );
+        }
+      }
+    }
+  },
 };
 
 export const identityRules: Guardrail[] = [
@@ -275,4 +394,5 @@ export const identityRules: Guardrail[] = [
   iamNoProjectLevelImpersonation,
   iamRuntimeRoleAllowlist,
   iamWifAttributeCondition,
+  serviceAgentsBeforeGrants,
 ];

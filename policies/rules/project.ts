@@ -1,14 +1,18 @@
-/** Project-wide guardrails: no default network, protection in prod, required labels, allowed locations. */
+/**
+ * Project-wide guardrails: no default network, protection in prod, required labels, allowed locations, the
+ * organization policies Google enforces beside this pack, the default service accounts stripped, and a quota project
+ * only where a call needs one.
+ */
 import * as gcp from "@pulumi/gcp";
-import { validateResourceOfType } from "@pulumi/policy";
+import { validateResourceOfType, type PolicyResource } from "@pulumi/policy";
 import { envVar, type CloudRunServiceProps } from "../lib/cloudrun.js";
 import { ALLOWED_REGIONS_PROPERTY, configOf, ENVIRONMENT_PROPERTY } from "../lib/config.js";
-import { environmentOfResource, isProd } from "../lib/environment.js";
+import { environmentOfResource, environmentOfStack, isProd } from "../lib/environment.js";
 import { GATEWAY_ENV } from "../lib/gateway.js";
 import { steps, validateResourceOfTypes } from "../lib/guardrail.js";
 import { locationProblem, type LocationPolicy } from "../lib/locations.js";
-import { T, type Guardrail, type ResourceGuardrail } from "../lib/types.js";
-import { bool, entries, isKnown, knownItems, path, read, str, UNKNOWN } from "../lib/values.js";
+import { T, type Guardrail, type ResourceGuardrail, type StackGuardrail } from "../lib/types.js";
+import { bool, entries, isKnown, knownItems, path, read, str, UNKNOWN, type Unknown } from "../lib/values.js";
 
 export const projectNoAutoCreateNetwork: ResourceGuardrail = {
   name: "project-no-auto-create-network",
@@ -217,9 +221,212 @@ export const allowedLocations: ResourceGuardrail = {
   ),
 };
 
+interface OrgPoliciesConfig {
+  environment: string;
+  allowedRegions: string[];
+  allowedMultiRegions: string[];
+}
+
+const INTERNAL_INGRESS = new Set(["is:internal-and-cloud-load-balancing", "internal-and-cloud-load-balancing"]);
+
+/** What a project's policy for each required constraint must say; `prod` ones only in prod. */
+const REQUIRED_CONSTRAINTS: { constraint: string; prodOnly?: boolean; what: string }[] = [
+  { constraint: "iam.disableServiceAccountKeyCreation", what: "enforced" },
+  { constraint: "compute.skipDefaultNetworkCreation", what: "enforced" },
+  { constraint: "gcp.resourceLocations", what: "allowing only allowed regions" },
+  { constraint: "run.allowedIngress", prodOnly: true, what: "allowing only internal-and-cloud-load-balancing" },
+];
+
+export const projectOrgPolicies: StackGuardrail = {
+  name: "project-org-policies",
+  category: "project",
+  description:
+    "Every project the stack creates carries project-level organization policies (gcp.orgpolicy.Policy, parent " +
+    "projects/<id>): iam.disableServiceAccountKeyCreation and compute.skipDefaultNetworkCreation enforced, " +
+    "gcp.resourceLocations allowing only allowedRegions / allowedMultiRegions (`in:<region>-locations` value groups), " +
+    "and in prod run.allowedIngress allowing only internal-and-cloud-load-balancing.",
+  rationale:
+    "This pack runs only when someone passes --policy-pack to a preview or update; `pulumi refresh`, `import`, " +
+    "`destroy`, gcloud and the console never meet it. Organization policies are enforced by Google on every API " +
+    "call, so the guardrails that matter most hold whoever makes the change (docs/guardrails.md, which lives where).",
+  severity: "high",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    'Declare gcp.orgpolicy.Policy per constraint: { parent: "projects/<id>", name: "projects/<id>/policies/<constraint>",',
+    'spec: { rules: [{ enforce: "TRUE" }] } } for the boolean ones, spec.rules[0].values.allowedValues',
+    '["in:<region>-locations"] for gcp.resourceLocations and ["is:internal-and-cloud-load-balancing"] for',
+    "run.allowedIngress (infra/components/org-policies.ts).",
+  ),
+  configSchema: {
+    properties: {
+      environment: ENVIRONMENT_PROPERTY,
+      allowedRegions: ALLOWED_REGIONS_PROPERTY,
+      allowedMultiRegions: {
+        type: "array",
+        items: { type: "string" },
+        default: ["us", "eu"],
+        description: "Multi-region value groups gcp.resourceLocations may allow (in:eu-locations, in:us-locations).",
+      },
+    },
+  },
+  validateStack: (args, report) => {
+    const config = configOf<OrgPoliciesConfig>(args, projectOrgPolicies.configSchema);
+    const projects = args.resources.filter((r) => r.type === T.project);
+    if (projects.length === 0) args.notApplicable("The stack creates no project");
+    const prod = isProd(environmentOfStack(config.environment, args.resources));
+    const policies = args.resources.filter((r) => r.type === T.orgPolicy);
+    for (const project of projects) {
+      const id = str(path(project.props, "projectId"));
+      if (!isKnown(id) || id === undefined) continue;
+      const parent = `projects/${id}`;
+      const byConstraint = new Map<string, PolicyResource>();
+      for (const p of policies) {
+        const name = str(path(p.props, "name"));
+        const policyParent = str(path(p.props, "parent"));
+        if (!isKnown(name) || name === undefined || policyParent !== parent) continue;
+        byConstraint.set(name.slice(name.indexOf("/policies/") + "/policies/".length), p);
+      }
+      for (const required of REQUIRED_CONSTRAINTS) {
+        if (required.prodOnly && !prod) continue;
+        const policy = byConstraint.get(required.constraint);
+        if (!policy) {
+          report(
+            `Project "${project.name}" has no organization policy ${required.constraint} (${required.what}).`,
+            project.urn,
+          );
+          continue;
+        }
+        const rules = knownItems(path(policy.props, "spec.rules") as unknown[]);
+        if (rules.sawUnknown) continue;
+        const problem = orgPolicyProblem(required.constraint, rules.values, config);
+        if (problem) report(`Organization policy "${policy.name}" (${required.constraint}): ${problem}.`, policy.urn);
+      }
+    }
+  },
+};
+
+function orgPolicyProblem(constraint: string, rules: unknown[], config: OrgPoliciesConfig): string | undefined {
+  if (constraint === "gcp.resourceLocations" || constraint === "run.allowedIngress") {
+    if (rules.some((r) => ["TRUE", true].includes(path(r, "allowAll") as string | boolean))) return "allows all values";
+    const values = rules.flatMap((r) => knownItems(path(r, "values.allowedValues") as unknown[]).values) as string[];
+    if (values.length === 0) return "allows no explicit values (set spec.rules[].values.allowedValues)";
+    if (constraint === "run.allowedIngress") {
+      const other = values.filter((v) => !INTERNAL_INGRESS.has(v));
+      return other.length ? `allows ${other.join(", ")}: only internal-and-cloud-load-balancing in prod` : undefined;
+    }
+    const regions = config.allowedRegions.map((r) => r.toLowerCase());
+    const multi = config.allowedMultiRegions.map((r) => r.toLowerCase());
+    const outside = values.filter((v) => {
+      const group = /^in:(.+)-locations$/.exec(v)?.[1]?.toLowerCase();
+      const location = (group ?? v.replace(/^(is|in):/, "")).toLowerCase();
+      return !regions.includes(location) && !multi.includes(location);
+    });
+    return outside.length ? `allows ${outside.join(", ")}, outside allowedRegions / allowedMultiRegions` : undefined;
+  }
+  const enforced = rules.some((r) => ["TRUE", true].includes(path(r, "enforce") as string | boolean));
+  return enforced ? undefined : 'is not enforced (spec.rules: [{ enforce: "TRUE" }])';
+}
+
+const STRIPPING_ACTIONS = new Set(["DEPRIVILEGE", "DISABLE", "DELETE"]);
+
+export const projectDefaultServiceAccountsStripped: StackGuardrail = {
+  name: "project-default-service-accounts-stripped",
+  category: "project",
+  description:
+    "Every project the stack creates has a gcp.projects.DefaultServiceAccounts resource for it with action " +
+    "DEPRIVILEGE, DISABLE or DELETE.",
+  rationale:
+    "Enabling Compute Engine creates the default compute service account and, unless an organization policy stops " +
+    "it, grants it Editor on the project: anything that can run as it (a VM, a Cloud Run service without an explicit " +
+    "account) holds Editor.",
+  severity: "medium",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    'Declare gcp.projects.DefaultServiceAccounts({ project, action: "DISABLE" }) (or "DEPRIVILEGE" when something',
+    "must still run as it), after the APIs; also enforce iam.automaticIamGrantsForDefaultServiceAccounts on the",
+    "folder so the account never receives Editor (infra/bootstrap does).",
+  ),
+  configSchema: { properties: {} },
+  validateStack: (args, report) => {
+    const projects = args.resources.filter((r) => r.type === T.project);
+    if (projects.length === 0) args.notApplicable("The stack creates no project");
+    const handled = new Map<string, string | Unknown | undefined>();
+    for (const r of args.resources.filter((x) => x.type === T.defaultServiceAccounts)) {
+      const project = str(path(r.props, "project"));
+      if (typeof project === "string") handled.set(project, str(path(r.props, "action")));
+    }
+    for (const project of projects) {
+      const id = str(path(project.props, "projectId"));
+      if (typeof id !== "string") continue;
+      const action = handled.get(id);
+      if (!handled.has(id)) {
+        report(`Project "${project.name}" leaves its default service accounts as Google creates them.`, project.urn);
+      } else if (isKnown(action) && (action === undefined || !STRIPPING_ACTIONS.has(action))) {
+        report(`Project "${project.name}": its default service accounts' action is ${String(action)}.`, project.urn);
+      }
+    }
+  },
+};
+
+interface QuotaConfig {
+  quotaProjectTypes: string[];
+}
+
+export const providerQuotaProjectScoped: StackGuardrail = {
+  name: "provider-quota-project-scoped",
+  category: "project",
+  description:
+    "A gcp provider that sets billingProject or userProjectOverride (a quota project for user credentials) is used " +
+    "only by the resources whose calls need it (quotaProjectTypes: the project, its APIs, its organization policies, " +
+    "the budget); everything else uses a provider without one.",
+  rationale:
+    "With billingProject on the one provider every resource uses, every Compute, Secret Manager, Redis or Pub/Sub " +
+    "call is billed to the quota (seed) project, where those APIs are off: the first `pulumi up` with user " +
+    "credentials fails on the first of them.",
+  severity: "medium",
+  enforcementLevel: "mandatory",
+  remediationSteps: steps(
+    'Keep the main provider without billingProject; declare a second provider ("gcp-quota") with billingProject and',
+    "userProjectOverride for the project, its projects.Service APIs, its orgpolicy.Policy resources and the budget",
+    "only (infra/program.ts).",
+  ),
+  configSchema: {
+    properties: {
+      quotaProjectTypes: {
+        type: "array",
+        items: { type: "string" },
+        default: [T.project, T.projectService, T.orgPolicy, T.billingBudget],
+        description: "Resource types that may use a provider with a quota (billing) project.",
+      },
+    },
+  },
+  validateStack: (args, report) => {
+    const { quotaProjectTypes } = configOf<QuotaConfig>(args, providerQuotaProjectScoped.configSchema);
+    const offending = new Map<string, string[]>();
+    for (const r of args.resources) {
+      const provider = r.provider;
+      if (!provider || provider.type !== T.gcpProvider || quotaProjectTypes.includes(r.type)) continue;
+      const billing = str(path(provider.props, "billingProject"));
+      const override = path(provider.props, "userProjectOverride");
+      const quota = (typeof billing === "string" && billing !== "") || override === true || override === "true";
+      if (quota)
+        offending.set(provider.name, [...(offending.get(provider.name) ?? []), `${r.type.split(":")[2]} "${r.name}"`]);
+    }
+    for (const [provider, uses] of offending) {
+      report(
+        `Provider "${provider}" bills calls to a quota project (billingProject/userProjectOverride) and is used by ` +
+          `${uses.length} resource(s) whose calls belong to their own project, e.g. ${uses.slice(0, 3).join(", ")}.`,
+      );
+    }
+  },
+};
+
 export const projectRules: Guardrail[] = [
   projectNoAutoCreateNetwork,
   prodDeletionProtection,
   requiredLabels,
   allowedLocations,
+  projectOrgPolicies,
+  projectDefaultServiceAccountsStripped,
+  providerQuotaProjectScoped,
 ];

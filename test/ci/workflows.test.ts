@@ -48,25 +48,58 @@ describe("GitHub workflows", () => {
     expect(validateWorkflow(broken).errors.length).toBeGreaterThan(0);
   });
 
-  it("pull requests run the tests, the offline check of every stack, and a preview with the policy pack", () => {
+  it("pull requests run the tests, the offline check of every stack, and a preview of dev with the policy pack", () => {
     const jobs = jobsOf("pull-request.yml");
     expect(jobs.test!.steps.some((s) => s.run?.includes(".ci/run"))).toBe(true);
     const check = jobs["offline-check"]!.steps.map((s) => s.run ?? "").join("\n");
-    for (const stack of ["dev", "prod"]) expect(check).toContain(`check -- --stack ${stack}`);
+    for (const stack of ["dev", "prod", "bootstrap"]) expect(check).toContain(`check -- --stack ${stack}`);
     expect(check).toContain("check -- --promote dev prod");
     expect(jobs["offline-check"]!.steps.some((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment"))).toBe(
       true,
     );
-    const preview = jobs.preview!;
-    expect(preview.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
+    expect(Object.keys(jobs).sort()).toEqual(["offline-check", "preview-dev", "test"]);
+    const preview = jobs["preview-dev"]!;
     const pulumi = pulumiCommand(preview);
-    expect(pulumi).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
+    expect(pulumi).toMatchObject({
+      command: "preview",
+      "stack-name": "dev",
+      policyPacks: "policies",
+      policyPackConfigs: "policies/config/dev.json",
+      "comment-on-pr": true,
+    });
+    expect(pulumi["config-map"]).toBeUndefined(); // dev keeps what it runs
     expect(preview.permissions?.["id-token"]).toBe("write");
-    // prod is previewed with the digest dev runs; dev with none (it keeps what it runs).
-    const release = preview.steps.find((s) => s.id === "release")!;
-    expect(release.if).toBe("matrix.stack == 'prod'");
-    expect(release.run).toContain("pulumi stack output gatewayImage --stack dev");
-    expect(pulumi["config-map"]).toBe("${{ steps.release.outputs.config-map }}");
+  });
+
+  it("each job that authenticates uses the one identity the bootstrap's conditions allow it (infra/bootstrap)", () => {
+    const bootstrap = yaml.load(readFileSync("infra/bootstrap/Pulumi.yaml", "utf8")) as {
+      config: Record<string, { default?: unknown }>;
+    };
+    const defaults = (key: string) => String(bootstrap.config[key]!.default);
+    // Which workflow file and GitHub environment each identity's provider accepts.
+    const allowed: Record<string, { file: string; environment?: string }> = {
+      DEV_WIF_PREVIEW_PROVIDER: { file: defaults("pullRequestWorkflow") },
+      PROD_WIF_PREVIEW_PROVIDER: { file: defaults("deployWorkflow") },
+      DEV_WIF_APPLY_PROVIDER: { file: defaults("deployWorkflow"), environment: defaults("devApplyEnvironment") },
+      PROD_WIF_APPLY_PROVIDER: { file: defaults("deployWorkflow"), environment: defaults("prodApplyEnvironment") },
+    };
+    const seen = new Set<string>();
+    for (const f of files) {
+      for (const [name, job] of Object.entries(jobsOf(f))) {
+        for (const step of job.steps.filter((s) => s.uses?.startsWith("google-github-actions/auth"))) {
+          const provider = /vars\.([A-Z_]+)/.exec(String(step.with?.workload_identity_provider))![1]!;
+          const account = /vars\.([A-Z_]+)/.exec(String(step.with?.service_account))![1]!;
+          expect(allowed[provider], `${f} ${name}: ${provider}`).toBeDefined();
+          expect(`${DIR}/${f}`, `${f} ${name}`).toBe(allowed[provider]!.file);
+          expect(job.environment, `${f} ${name}`).toBe(allowed[provider]!.environment);
+          // The account that goes with the provider.
+          const [env, role] = provider.split("_WIF_") as [string, string];
+          expect(account).toBe(`${env}_${role === "APPLY_PROVIDER" ? "DEPLOY" : "PREVIEW"}_SERVICE_ACCOUNT`);
+          seen.add(provider);
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual(Object.keys(allowed).sort());
   });
 
   it("one digest from build to prod: dev is deployed with it, prod previewed with it, and the approved plan applied", () => {
@@ -142,7 +175,7 @@ describe("GitHub workflows", () => {
         }
       }
     }
-    expect(steps).toBeGreaterThanOrEqual(5);
+    expect(steps).toBeGreaterThanOrEqual(4); // preview dev, up dev, preview prod, up prod
   });
 
   it("builds the image from the repository's Dockerfile", () => {

@@ -8,9 +8,22 @@ import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { BUDGET_ALERTS_PATH } from "../../service/src/surfaces/budget-alerts.js";
 import { PATHS } from "../../infra/components/common.js";
-import { GATEWAY_METRICS, METRIC_LABELS } from "../../infra/components/metrics.js";
+import { createMetrics } from "../../service/src/telemetry/metrics.js";
+import {
+  GATEWAY_METRICS,
+  METRIC_LABELS,
+  OVERHEAD_BUCKETS_SECONDS,
+  TTFT_BUCKETS_SECONDS,
+} from "../../infra/components/metrics.js";
+import { BootstrapConfigSchema, loadBootstrapConfig } from "../../infra/bootstrap/config.js";
 import { CONFIG_KEYS, loadStackConfig, StackConfigError } from "../../infra/config.js";
-import { REPO_ROOT, runProgram, stackConfig, type StackName } from "../../infra/offline/run.js";
+import {
+  OFFLINE_BOOTSTRAP_OUTPUTS,
+  REPO_ROOT,
+  runProgram,
+  stackConfig,
+  type EnvStack as StackName,
+} from "../../infra/offline/run.js";
 
 const read = (path: string) => readFileSync(resolve(REPO_ROOT, path), "utf8");
 
@@ -24,7 +37,6 @@ const REAL: Record<StackName, Record<string, unknown>> = {
     costCenter: "cc-1234",
     invokers: ["group:gateway-dev@acme.example"],
     alertEmails: ["oncall@acme.example"],
-    githubRepository: "acme/gemini-gateway",
   },
   prod: {
     projectId: "acme-ggw-prod",
@@ -34,9 +46,16 @@ const REAL: Record<StackName, Record<string, unknown>> = {
     costCenter: "cc-1234",
     invokers: ["group:gateway-clients@acme.example"],
     alertEmails: ["oncall@acme.example"],
-    githubRepository: "acme/gemini-gateway",
     domain: "gateway.acme.example",
   },
+};
+
+/** The bootstrap's outputs once it was run for these projects. */
+const realBootstrap = (): Record<string, unknown> => {
+  const text = JSON.stringify(OFFLINE_BOOTSTRAP_OUTPUTS)
+    .replace(/replace-with-seed-project-id/g, "acme-ggw-seed")
+    .replace(/replace-with-(dev|prod)-project-id/g, "acme-ggw-$1");
+  return JSON.parse(text) as Record<string, unknown>;
 };
 
 /** The stack's config as the program reads it: `key` → string, without the namespace. */
@@ -62,7 +81,7 @@ describe("placeholders", () => {
   it.each(["dev", "prod"] as StackName[])(
     "a real run of %s refuses them, naming every key that still holds one",
     async (stack) => {
-      const error = await runProgram(stack, { allowPlaceholders: false }).catch((e: unknown) => e as Error);
+      const error = (await runProgram(stack, { allowPlaceholders: false }).catch((e: unknown) => e)) as Error;
       expect(error).toBeInstanceOf(StackConfigError);
       const message = (error as Error).message;
       expect(message).toMatch(/still holds placeholders/);
@@ -74,9 +93,51 @@ describe("placeholders", () => {
   );
 
   it.each(["dev", "prod"] as StackName[])("%s runs without the switch once real values are set", async (stack) => {
-    const run = await runProgram(stack, { allowPlaceholders: false, config: REAL[stack] });
+    const run = await runProgram(stack, { allowPlaceholders: false, config: REAL[stack], bootstrap: realBootstrap() });
     expect(run.outputs.projectId).toBe(REAL[stack].projectId);
     expect(JSON.stringify(run.resources)).not.toMatch(/replace[_-]with[_-]/i);
+  });
+});
+
+describe("the bootstrap's outputs", () => {
+  it("refuse a stack whose project the bootstrap did not prepare (its deployer's roles are on that folder)", async () => {
+    const error = (await runProgram("dev", { config: REAL.dev }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect(error.message).toMatch(
+      /projectId: is acme-ggw-dev, but the bootstrap stack organization\/gemini-gateway-bootstrap\/bootstrap prepared replace-with-dev-project-id/,
+    );
+  });
+
+  it("refuse a missing or incomplete bootstrap, saying to run it first", async () => {
+    const error = (await runProgram("prod", { bootstrap: {} }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect(error.message).toMatch(/does not have the outputs this stack needs/);
+    expect(error.message).toMatch(/Run `pulumi up` in infra\/bootstrap first/);
+  });
+});
+
+describe("the bootstrap's configuration", () => {
+  const raw = () =>
+    Object.fromEntries(
+      Object.entries(stackConfig("bootstrap")).map(([k, v]) => [k.replace(/^gemini-gateway-bootstrap:/, ""), v]),
+    );
+
+  it("refuses placeholders in a real run, naming each key", () => {
+    expect(() => loadBootstrapConfig(raw(), {})).toThrow(/gemini-gateway-bootstrap:githubRepositoryId = /);
+    expect(() => loadBootstrapConfig(raw(), { GGW_ALLOW_PLACEHOLDERS: "1" })).not.toThrow();
+  });
+
+  it("wants numeric repository and owner ids, and one folder per environment", () => {
+    const parsed = BootstrapConfigSchema.safeParse({
+      ...raw(),
+      githubRepositoryId: "acme/gemini-gateway",
+      devFolderId: "123456789",
+      prodFolderId: "123456789",
+    });
+    expect(parsed.success).toBe(false);
+    const messages = parsed.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    expect(messages).toContain("githubRepositoryId: must be a numeric repository id");
+    expect(messages).toContainEqual(expect.stringMatching(/^prodFolderId: must differ from devFolderId/));
   });
 });
 
@@ -141,6 +202,15 @@ describe("validation", () => {
     }
   });
 
+  it("takes SLO latency thresholds only at a bucket bound of the histogram, and targets below 100%", () => {
+    const message = problems(
+      rawConfig("dev", { sloOverheadMs: 30, sloFirstTokenMs: 3000, sloAvailabilityPercent: "100" }),
+    );
+    expect(message).toContain("gemini-gateway:sloOverheadMs: must be a bucket bound of gateway_overhead_seconds in ms");
+    expect(message).toContain("gemini-gateway:sloFirstTokenMs: must be a bucket bound of gateway_time_to_first_token");
+    expect(message).toContain("gemini-gateway:sloAvailabilityPercent: must be below 100");
+  });
+
   it("needs a domain for more than one region, and exactly one of folderId and orgId", () => {
     const message = problems(rawConfig("dev", { regions: ["europe-west4", "europe-west1"], orgId: "1234567" }));
     expect(message).toContain("gemini-gateway:domain: is required with more than one region");
@@ -190,6 +260,14 @@ describe("names shared with the service", () => {
     for (const name of Object.values(GATEWAY_METRICS)) expect(metricsSource).toContain(`name: "${name}"`);
     expect(metricsSource).toContain(`"${METRIC_LABELS.outcomeRateLimited}"`);
     expect(metricsSource).toMatch(/code_class/);
+  });
+
+  it("sets SLO thresholds at the bucket bounds the gateway's histograms really have", async () => {
+    const { registry } = createMetrics({ tenants: [], models: [] });
+    const bounds = async (name: string) =>
+      (registry.getSingleMetric(name) as unknown as { upperBounds: number[] }).upperBounds;
+    expect(await bounds(GATEWAY_METRICS.overhead)).toEqual([...OVERHEAD_BUCKETS_SECONDS]);
+    expect(await bounds(GATEWAY_METRICS.timeToFirstToken)).toEqual([...TTFT_BUCKETS_SECONDS]);
   });
 
   it("probes and pushes to the gateway's own paths", () => {

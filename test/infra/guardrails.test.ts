@@ -135,21 +135,20 @@ describe.each(["dev", "prod"] as StackName[])("guardrails: %s", (stack) => {
     }
   });
 
-  it("pins the CI identities to the repository, and apply to the main branch", () => {
-    const providers = ofType(run, TYPES.poolProvider);
-    expect(providers.map((p) => p.name).sort()).toEqual(["github-apply", "github-preview"]);
-    for (const p of providers) {
-      expect(p.inputs.attributeCondition).toMatch(/^assertion\.repository == '[^']+'/);
-      expect(at(p.inputs, "oidc.issuerUri")).toBe("https://token.actions.githubusercontent.com");
-    }
-    const apply = named(run, TYPES.poolProvider, "github-apply");
-    expect(apply.inputs.attributeCondition).toContain("assertion.ref == 'refs/heads/main'");
-    if (prod) expect(apply.inputs.attributeCondition).toContain("assertion.environment == 'production'");
-    const wif = ofType(run, TYPES.accountIam).filter((g) => g.inputs.role === "roles/iam.workloadIdentityUser");
-    expect(wif.map((g) => [g.name, g.inputs.member])).toEqual([
-      ["ggw-ci-preview-wif", UNKNOWN],
-      ["ggw-ci-apply-wif", UNKNOWN],
+  it("lets the deployer act as the runtime and push accounts, on each account only, and push images", () => {
+    const deployer = `serviceAccount:ggw-${stack}-apply@replace-with-seed-project-id.iam.gserviceaccount.com`;
+    const actAs = ofType(run, TYPES.accountIam);
+    expect(actAs.map((g) => [g.name, g.inputs.role, g.inputs.member])).toEqual([
+      ["deployer-acts-as-ggw-runtime", "roles/iam.serviceAccountUser", deployer],
+      ["deployer-acts-as-ggw-budget-push", "roles/iam.serviceAccountUser", deployer],
     ]);
+    expect(named(run, TYPES.repositoryIam, "repository-deployer-writer").inputs).toMatchObject({
+      role: "roles/artifactregistry.writer",
+      member: deployer,
+    });
+    // No identity pool, provider or CI account in the environment's own project: they live in the seed project.
+    expect(ofType(run, TYPES.pool)).toHaveLength(0);
+    expect(ofType(run, TYPES.poolProvider)).toHaveLength(0);
   });
 
   it("secures Redis: AUTH, TLS, private service access on the environment's network, HA in prod", () => {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { StackConfigError } from "../../infra/config.js";
-import { runProgram, type ProgramRun, type StackName } from "../../infra/offline/run.js";
+import { runProgram, type ProgramRun, type EnvStack as StackName } from "../../infra/offline/run.js";
 import { TYPES } from "../../infra/offline/plan.js";
 import { chooseImage, IMAGE_OUTPUT } from "../../infra/release.js";
 
@@ -31,7 +31,11 @@ describe.each(["dev", "prod"] as StackName[])(
 
       // Later, an operator's `pulumi up --stack <stack>` from a checkout: no image config, the stack's outputs as CI left them.
       const manual = await runProgram(stack, { deployed: ci.outputs });
-      expect(manual.stackReferences).toEqual([`organization/gemini-gateway/${stack}`]);
+      // The bootstrap's outputs (deployers, seed) and this stack's own (the image it runs).
+      expect(manual.stackReferences).toEqual([
+        "organization/gemini-gateway-bootstrap/bootstrap",
+        `organization/gemini-gateway/${stack}`,
+      ]);
       expect(manual.resources).toEqual(ci.resources);
       expect(manual.outputs).toEqual(ci.outputs);
 

@@ -21,18 +21,19 @@ import {
 
 const COMMON = {
   "gcp:artifactregistry/repository:Repository": 1,
-  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 2,
   "gcp:billing/budget:Budget": 1,
   "gcp:compute/network:Network": 1,
-  "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": 1,
-  "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": 2,
   "gcp:modelarmor/template:Template": 2,
+  "gcp:monitoring/customService:CustomService": 1, // the SLOs' service
   "gcp:monitoring/dashboard:Dashboard": 1,
   "gcp:monitoring/notificationChannel:NotificationChannel": 1,
+  "gcp:monitoring/slo:Slo": 3, // availability, gateway overhead, time to first token
   "gcp:organizations/project:Project": 1,
-  "gcp:projects/iAMMember:IAMMember": 5,
-  "gcp:projects/service:Service": 18,
-  "gcp:projects/serviceIdentity:ServiceIdentity": 3, // Monitoring and Pub/Sub agents, and Vertex AI's (batch bucket)
+  "gcp:projects/defaultServiceAccounts:DefaultServiceAccounts": 1, // the default compute account disabled
+  "gcp:projects/iAMMember:IAMMember": 5, // the runtime's four roles, modelarmor.user for Vertex AI's agent
+  "gcp:projects/iamMemberRemove:IamMemberRemove": 1, // the Owner role Google gives the project's creator
+  "gcp:projects/service:Service": 19,
+  "gcp:projects/serviceIdentity:ServiceIdentity": 3, // Monitoring, Vertex AI and Pub/Sub agents, before their grants
   "gcp:pubsub/subscription:Subscription": 2,
   "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": 1,
   "gcp:pubsub/topic:Topic": 2,
@@ -41,26 +42,30 @@ const COMMON = {
   "gcp:secretmanager/secret:Secret": 5,
   "gcp:secretmanager/secretIamMember:SecretIamMember": 5,
   "gcp:secretmanager/secretVersion:SecretVersion": 3,
-  "gcp:serviceaccount/account:Account": 4,
-  "gcp:serviceaccount/iAMMember:IAMMember": 4,
+  "gcp:serviceaccount/account:Account": 2, // runtime, budget push (the CI accounts live in the seed project)
+  "gcp:serviceaccount/iAMMember:IAMMember": 2, // the deployer's actAs on each
   "gcp:servicenetworking/connection:Connection": 1,
   "gcp:storage/bucket:Bucket": 1, // batch jobs' staging
-  "gcp:storage/bucketIAMMember:BucketIAMMember": 2, // the runtime identity, the Vertex AI service agent
+  "gcp:storage/bucketIAMMember:BucketIAMMember": 2, // the runtime and Vertex AI's agent, on that bucket only
   "pulumi:providers:gcp": 1,
 };
 
+/** Alert policies: 4 on the gateway's metrics, 5 backstops on Google's, 9 SLO burn-rate tiers, and per region uptime. */
 const INVENTORY = {
   dev: {
     ...COMMON,
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 3, // runtime, deployer, prod's deployer (promotion)
     "gcp:cloudrunv2/service:Service": 1,
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": 3, // invokers, budget push, uptime checks
     "gcp:compute/globalAddress:GlobalAddress": 1, // private services access range
     "gcp:compute/subnetwork:Subnetwork": 1,
-    "gcp:monitoring/alertPolicy:AlertPolicy": 7,
+    "gcp:monitoring/alertPolicy:AlertPolicy": 19,
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 1,
+    "gcp:orgpolicy/policy:Policy": 3,
   },
   prod: {
     ...COMMON,
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 2,
     "gcp:cloudrunv2/service:Service": 2,
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": 5,
     "gcp:compute/backendService:BackendService": 1,
@@ -73,8 +78,9 @@ const INVENTORY = {
     "gcp:compute/subnetwork:Subnetwork": 2,
     "gcp:compute/targetHttpsProxy:TargetHttpsProxy": 1,
     "gcp:compute/uRLMap:URLMap": 1,
-    "gcp:monitoring/alertPolicy:AlertPolicy": 8,
+    "gcp:monitoring/alertPolicy:AlertPolicy": 23, // + the load balancer's 5xx and latency, metrics absence, uptime
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 2,
+    "gcp:orgpolicy/policy:Policy": 4, // + run.allowedIngress
   },
 };
 
@@ -142,10 +148,11 @@ describe("stacks", () => {
         const env = gatewayEnv(service);
         for (const name of Object.keys(env)) expect(names.has(name), name).toBe(true);
         const config = loadConfig(env);
+        // Every region calls Vertex where the Model Armor templates are (prod: europe-west4 from both regions).
         expect(config.upstream).toMatchObject({
           kind: "vertex",
           project: runs[stack].outputs.projectId,
-          location: service.inputs.location,
+          location: (runs[stack].outputs.modelArmorTemplates as { location: string }).location,
         });
         expect(config.quota.redisUrl).toMatch(/^rediss:\/\//);
         expect(config.tracing.exporter).toBe("cloud-trace");
@@ -162,10 +169,14 @@ describe("stacks", () => {
 
   it("prod differs from dev exactly by the second region, the edge, and the intended settings", () => {
     const project = /replace-with-(dev|prod)-project-id/g;
+    const deployer = /ggw-(dev|prod)-apply@/g; // each environment's own deploy identity (the bootstrap's)
     const key = (r: CapturedResource) => `${r.type} :: ${r.name.replace(/-invoker-.*/, "-invoker-<principal>")}`;
     const dev = new Map(runs.dev.resources.map((r) => [key(r), r]));
     const prod = new Map(runs.prod.resources.map((r) => [key(r), r]));
-    expect([...dev.keys()].filter((k) => !prod.has(k))).toEqual([]);
+    // dev lets prod's deployer copy the digest dev runs into prod's registry.
+    expect([...dev.keys()].filter((k) => !prod.has(k))).toEqual([
+      "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember :: repository-promotion-reader-ggw-prod-apply",
+    ]);
     expect([...prod.keys()].filter((k) => !dev.has(k)).sort()).toEqual(
       [
         "gcp:cloudrunv2/service:Service :: gateway-europe-west1",
@@ -174,6 +185,10 @@ describe("stacks", () => {
         "gcp:compute/subnetwork:Subnetwork :: subnet-europe-west1",
         "gcp:monitoring/alertPolicy:AlertPolicy :: alert-uptime-europe-west1",
         "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig :: uptime-europe-west1",
+        // warm instances: an absence alert when the metrics sidecar's series stop
+        "gcp:monitoring/alertPolicy:AlertPolicy :: alert-gateway-metrics-absent",
+        // Google enforces load-balancer-only ingress
+        "gcp:orgpolicy/policy:Policy :: org-policy-run.allowedIngress",
         // the edge
         "gcp:compute/backendService:BackendService :: backend",
         "gcp:compute/globalAddress:GlobalAddress :: address",
@@ -185,13 +200,17 @@ describe("stacks", () => {
         "gcp:compute/securityPolicy:SecurityPolicy :: armor",
         "gcp:compute/targetHttpsProxy:TargetHttpsProxy :: https-proxy",
         "gcp:compute/uRLMap:URLMap :: url-map",
+        "gcp:monitoring/alertPolicy:AlertPolicy :: alert-load-balancer-5xx-ratio",
+        "gcp:monitoring/alertPolicy:AlertPolicy :: alert-load-balancer-latency-p95",
       ].sort(),
     );
 
     const changed: Record<string, string[]> = {};
     for (const [k, d] of dev) {
-      const p = prod.get(k)!;
-      const norm = (v: unknown) => JSON.stringify(v)?.replace(project, "<project>");
+      const p = prod.get(k);
+      if (!p) continue;
+      const norm = (v: unknown) =>
+        JSON.stringify(v)?.replace(project, "<project>").replace(deployer, "ggw-<env>-apply@");
       const dv = new Map(flatten(readableInputs(d)).map(([path, v]) => [path, norm(v)]));
       const pv = new Map(flatten(readableInputs(p)).map(([path, v]) => [path, norm(v)]));
       const paths = [...new Set([...dv.keys(), ...pv.keys()])].filter((path) => dv.get(path) !== pv.get(path));
@@ -201,8 +220,8 @@ describe("stacks", () => {
     expect(changed).toEqual({
       "pulumi:providers:gcp :: gcp": ["defaultLabels"], // env label
       "gcp:organizations/project:Project :: project": ["deletionPolicy", "folderId", "name"],
-      "gcp:iam/workloadIdentityPool:WorkloadIdentityPool :: github-pool": ["description"],
-      "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider :: github-apply": ["attributeCondition"],
+      "gcp:orgpolicy/policy:Policy :: org-policy-gcp.resourceLocations": ["spec.rules[0].values.allowedValues[1]"],
+      "gcp:monitoring/customService:CustomService :: slo-service": ["displayName"],
       "gcp:monitoring/notificationChannel:NotificationChannel :: email-0": ["displayName", "labels.email_address"],
       "gcp:monitoring/dashboard:Dashboard :: dashboard": ["dashboardJson"], // its title
       "gcp:monitoring/alertPolicy:AlertPolicy :: alert-spend-rate": [
@@ -213,12 +232,12 @@ describe("stacks", () => {
         "conditions[0].conditionThreshold.thresholdValue",
         "documentation.content",
       ],
-      "gcp:storage/bucket:Bucket :: bucket": ["forceDestroy"], // prod keeps batch objects on destroy
       "gcp:secretmanager/secret:Secret :: gateway-tenants": secretPaths,
       "gcp:secretmanager/secret:Secret :: gateway-admin-key-sha256": secretPaths,
       "gcp:secretmanager/secret:Secret :: redis-url": secretPaths,
       "gcp:secretmanager/secret:Secret :: redis-ca": secretPaths,
       "gcp:secretmanager/secret:Secret :: gmp-config": secretPaths,
+      "gcp:storage/bucket:Bucket :: bucket": ["forceDestroy"], // prod's batch bucket is never destroyed with objects in it
       "gcp:billing/budget:Budget :: budget": [
         "amount.specifiedAmount.units",
         "displayName",
@@ -230,6 +249,17 @@ describe("stacks", () => {
         "thresholdRules[5].spendBasis",
         "thresholdRules[5].thresholdPercent",
       ],
+      // SLO targets from stack config (prod's are stricter), and so the runbooks that quote them
+      "gcp:monitoring/slo:Slo :: slo-availability": ["displayName", "goal"],
+      "gcp:monitoring/slo:Slo :: slo-first-token": ["displayName", "requestBasedSli.distributionCut.range.max"],
+      ...Object.fromEntries(
+        ["availability", "first-token"].flatMap((slo) =>
+          ["fast", "slow", "ticket"].map((tier) => [
+            `gcp:monitoring/alertPolicy:AlertPolicy :: alert-slo-${slo}-${tier}`,
+            ["documentation.content"],
+          ]),
+        ),
+      ),
       "gcp:redis/instance:Instance :: redis": ["deletionProtection", "memorySizeGb", "tier"],
       "gcp:cloudrunv2/service:Service :: gateway-europe-west4": [
         "customAudiences[0]",
@@ -263,7 +293,6 @@ describe("stacks", () => {
           "gatewayUrl",
           "gatewayUrls",
           "serviceAccounts",
-          "workloadIdentityProviders",
           "modelArmorTemplates",
           "redis",
           "artifactRegistry",
@@ -336,6 +365,7 @@ describe("bootstrap stage (deployGateway: false)", () => {
       expect(ofType(run, type), type).toHaveLength(0);
     }
     expect(ofType(run, TYPES.subscription).map((s) => s.name)).toEqual(["budget-dead-letters"]);
+    expect(ofType(run, TYPES.alert).map((a) => a.name)).not.toContainEqual(expect.stringMatching(/uptime/));
     for (const type of [TYPES.redis, TYPES.repository, TYPES.budget, TYPES.project, TYPES.secret]) {
       expect(ofType(run, type).length, type).toBeGreaterThan(0);
     }

@@ -55,7 +55,17 @@ function call(rpc: Rpc, request: unknown): Promise<Diagnostic[]> {
 }
 
 function withUrns(resources: EvaluateResource[]): EvaluateResource[] {
-  return resources.map((r) => ({ ...r, urn: `urn:pulumi:prod::gemini-gateway::${r.type}::${r.name}` }));
+  const urn = (r: { type: string; name: string }) => `urn:pulumi:prod::gemini-gateway::${r.type}::${r.name}`;
+  const byName = new Map(resources.map((r) => [r.name, urn(r)]));
+  const urns = (refs: readonly string[] = []) => refs.map((d) => byName.get(d) ?? d);
+  return resources.map((r) => ({
+    ...r,
+    urn: urn(r),
+    dependencies: urns(r.dependencies),
+    propertyDependencies: Object.fromEntries(
+      Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, urns(v)]),
+    ),
+  }));
 }
 
 async function analyzer(resources: EvaluateResource[]): Promise<string[]> {
@@ -86,8 +96,11 @@ async function analyzer(resources: EvaluateResource[]): Promise<string[]> {
     }
   }
   const analyzeStack = server.makeAnalyzeStackRpcFun("gemini-gateway-guardrails", "0.1.0", "advisory", allPolicies);
+  // As the engine sends a stack: each resource with the URNs it depends on.
   const request = msg("AnalyzeStackRequest", {
-    ResourcesList: resources.map((r) => msg("AnalyzerResource", common(r))),
+    ResourcesList: resources.map((r) =>
+      msg("AnalyzerResource", { ...common(r), DependenciesList: [...(r.dependencies ?? [])] }),
+    ),
   });
   for (const d of await call(analyzeStack, request)) {
     out.push(`${d.getPolicyname()} | ${byUrn.get(d.getUrn())?.name ?? "(stack)"} | ${d.getMessage()}`);

@@ -25,12 +25,16 @@ interface Report {
 }
 
 describe("npm run check", () => {
-  it.each(["dev", "prod"])("passes the %s stack with no mandatory violation, in the stable JSON form", (stack) => {
+  it.each([
+    ["dev", "gcp:cloudrunv2/service:Service"],
+    ["prod", "gcp:cloudrunv2/service:Service"],
+    ["bootstrap", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"],
+  ])("passes the %s stack with no mandatory violation, in the stable JSON form", (stack, type) => {
     const r = run("--stack", stack, "--format", "json");
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as Report;
     expect(report.stack).toBe(stack);
-    expect(report.resources.some((x) => x.type === "gcp:cloudrunv2/service:Service")).toBe(true);
+    expect(report.resources.some((x) => x.type === type)).toBe(true);
     expect(report.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
     for (const v of report.violations) {
       expect(Object.keys(v)).toEqual(
@@ -81,6 +85,7 @@ describe("npm run check", () => {
   it("explains bad usage and exits 2", () => {
     expect(run("--stack", "staging").code).toBe(2);
     expect(run("--stack", "prod", "--format", "yaml").err).toMatch(/--format must be text, markdown or json/);
+    expect(run("--promote", "dev", "bootstrap").code).toBe(2);
     expect(run("--promote", "dev").code).toBe(2);
   });
 });

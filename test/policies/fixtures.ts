@@ -26,7 +26,38 @@ export const CAPACITY = JSON.stringify({
 });
 
 const labels = (env: Env) => ({ env, app: "gemini-gateway", owner: "platform-team", "cost-center": "cc-4242" });
-const r = (type: string, name: string, inputs: Rec): EvaluateResource => ({ type, name, inputs });
+const r = (type: string, name: string, inputs: Rec, more: Partial<EvaluateResource> = {}): EvaluateResource => ({
+  type,
+  name,
+  inputs,
+  ...more,
+});
+
+/** A GitHub provider's condition pinning the repository and owner by id, and the deploy workflow on main. */
+export const PINNED_CONDITION =
+  "assertion.repository_id == '260064828' && assertion.repository_owner_id == '1342004' && " +
+  "assertion.ref == 'refs/heads/main' && " +
+  "assertion.job_workflow_ref == 'acme/gemini-gateway/.github/workflows/deploy.yml@refs/heads/main'";
+
+export const SLO_NAME = (id: string) => `projects/${PROJECT_ID}/services/gateway/serviceLevelObjectives/${id}`;
+
+/** A multi-window burn-rate alert on one SLO: two select_slo_burn_rate conditions combined with AND. */
+export function burnRateAlert(name: string, sloId: string, windows: [string, string] = ["3600s", "300s"]) {
+  return r(T.alertPolicy, name, {
+    displayName: name,
+    combiner: "AND",
+    conditions: windows.map((w) => ({
+      displayName: `${sloId} over ${w}`,
+      conditionThreshold: {
+        filter: `select_slo_burn_rate("${SLO_NAME(sloId)}", "${w}")`,
+        comparison: "COMPARISON_GT",
+        thresholdValue: 14.4,
+        duration: "0s",
+      },
+    })),
+    notificationChannels: ["projects/p/notificationChannels/42"],
+  });
+}
 
 /** A stack every rule accepts, for `env`. Fresh objects on every call. */
 export function referenceStack(env: Env = "prod"): EvaluateResource[] {
@@ -47,6 +78,25 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
       labels: labels(env),
     }),
     r(T.projectService, "run-api", { service: "run.googleapis.com", disableOnDestroy: false }),
+    ...[
+      ["iam.disableServiceAccountKeyCreation", { rules: [{ enforce: "TRUE" }] }],
+      ["compute.skipDefaultNetworkCreation", { rules: [{ enforce: "TRUE" }] }],
+      [
+        "gcp.resourceLocations",
+        { rules: [{ values: { allowedValues: ["in:us-central1-locations", "in:us-east4-locations"] } }] },
+      ],
+      ...(prod
+        ? [["run.allowedIngress", { rules: [{ values: { allowedValues: ["is:internal-and-cloud-load-balancing"] } }] }]]
+        : []),
+    ].map(([constraint, spec]) =>
+      r(T.orgPolicy, `org-policy-${String(constraint)}`, {
+        parent: `projects/${PROJECT_ID}`,
+        name: `projects/${PROJECT_ID}/policies/${String(constraint)}`,
+        spec,
+      }),
+    ),
+    r(T.defaultServiceAccounts, "default-service-accounts", { project: PROJECT_ID, action: "DISABLE" }),
+    r(T.serviceIdentity, "monitoring-agent", { project: PROJECT_ID, service: "monitoring.googleapis.com" }),
     r(T.serviceAccount, "runtime-sa", { accountId: "gateway-run", displayName: "gateway runtime" }),
     r(T.serviceAccount, "push-sa", { accountId: "budget-push", displayName: "budget alert push" }),
     ...[
@@ -71,7 +121,7 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
       workloadIdentityPoolId: `github-${env}`,
       workloadIdentityPoolProviderId: "github",
       attributeMapping: { "google.subject": "assertion.sub", "attribute.repository": "assertion.repository" },
-      attributeCondition: 'assertion.repository == "acme/gemini-gateway"',
+      attributeCondition: PINNED_CONDITION,
       oidc: { issuerUri: "https://token.actions.githubusercontent.com" },
     }),
     r("gcp:compute/network:Network", "vpc", { name: "gateway-vpc", autoCreateSubnetworks: false }),
@@ -107,6 +157,7 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
     ),
     r(T.secretVersion, "tenants-v1", {
       secret: `projects/${PROJECT_ID}/secrets/tenants`,
+      deletionPolicy: "DISABLE",
       // What the analyzer sees of a Pulumi secret: here in the mocks' wire shape, unwrapped by evaluate().
       secretData: {
         "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
@@ -177,8 +228,30 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
       role: "roles/run.invoker",
       member: `serviceAccount:${PUSH_SA}`,
     }),
+    // The uptime check signs its requests as the Monitoring agent, whose invoker grant waits for the agent.
+    r(
+      T.cloudRunServiceIamMember,
+      "uptime-invoker",
+      { location: "us-central1", name: "gateway", role: "roles/run.invoker", member: UNKNOWN_VALUE },
+      { dependencies: ["monitoring-agent"], propertyDependencies: { member: ["monitoring-agent"] } },
+    ),
+    r(
+      T.uptimeCheck,
+      "uptime",
+      {
+        displayName: "gateway /healthz",
+        httpCheck: { path: "/healthz", useSsl: true, serviceAgentAuthentication: { type: "OIDC_TOKEN" } },
+        monitoredResource: { type: "uptime_url", labels: { host: "gateway-1.us-central1.run.app" } },
+      },
+      { dependencies: ["uptime-invoker"] },
+    ),
     r(T.notificationChannel, "oncall", { type: "email", labels: { email_address: "oncall@example.com" } }),
     r(T.pubsubTopic, "budget-topic", { name: "budget-alerts" }),
+    r(T.pubsubTopic, "dead-letter-topic", { name: "budget-alerts-dead" }),
+    r(T.pubsubSubscription, "dead-letters", {
+      name: "budget-alerts-dead-inspect",
+      topic: `projects/${PROJECT_ID}/topics/budget-alerts-dead`,
+    }),
     r(T.pubsubSubscription, "budget-push", {
       topic: `projects/${PROJECT_ID}/topics/budget-alerts`,
       pushConfig: { pushEndpoint: PUSH_URL, oidcToken: { serviceAccountEmail: PUSH_SA, audience: PUSH_URL } },
@@ -212,6 +285,60 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
         thresholdValue: 5,
       },
     }),
+    alert("platform-latency-alert", {
+      conditionThreshold: {
+        filter: 'resource.type = "cloud_run_revision" AND metric.type = "run.googleapis.com/request_latencies"',
+        comparison: "COMPARISON_GT",
+        duration: "300s",
+        thresholdValue: 30000,
+      },
+    }),
+    alert("metrics-absent-alert", {
+      conditionAbsent: {
+        filter:
+          'resource.type = "prometheus_target" AND metric.type = "prometheus.googleapis.com/gateway_inflight_requests/gauge"',
+        duration: "600s",
+      },
+    }),
+    alert("dead-letter-alert", {
+      conditionThreshold: {
+        filter:
+          'resource.type = "pubsub_subscription" AND resource.labels.subscription_id = "budget-alerts-dead-inspect" ' +
+          'AND metric.type = "pubsub.googleapis.com/subscription/num_undelivered_messages"',
+        comparison: "COMPARISON_GT",
+        duration: "60s",
+        thresholdValue: 0,
+      },
+    }),
+    r(T.slo, "slo-availability", {
+      project: PROJECT_ID,
+      service: "gateway",
+      sloId: "availability",
+      goal: 0.999,
+      rollingPeriodDays: 28,
+      requestBasedSli: {
+        goodTotalRatio: {
+          badServiceFilter:
+            'metric.type = "prometheus.googleapis.com/gateway_requests_total/counter" AND metric.labels.code_class = "5xx"',
+          totalServiceFilter: 'metric.type = "prometheus.googleapis.com/gateway_requests_total/counter"',
+        },
+      },
+    }),
+    r(T.slo, "slo-latency", {
+      project: PROJECT_ID,
+      service: "gateway",
+      sloId: "overhead",
+      goal: 0.99,
+      rollingPeriodDays: 28,
+      requestBasedSli: {
+        distributionCut: {
+          distributionFilter: 'metric.type = "prometheus.googleapis.com/gateway_overhead_seconds/histogram"',
+          range: { min: 0, max: 0.025 },
+        },
+      },
+    }),
+    burnRateAlert("slo-availability-burn", "availability"),
+    burnRateAlert("slo-latency-burn", "overhead"),
     alert("upstream-429-alert", {
       conditionPrometheusQueryLanguage: {
         query:

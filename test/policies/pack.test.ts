@@ -26,4 +26,15 @@ describe("packaging", () => {
       expect(() => evaluate([], config)).not.toThrow();
     });
   }
+
+  it("config/bootstrap.json: the seed stack's environment, and the deployer's admin roles allowed by name", async () => {
+    const { APPLY_ROLES } = await import("../../infra/bootstrap/roles.js");
+    const config = JSON.parse(file("config/bootstrap.json")) as Record<string, Record<string, unknown>>;
+    const aware = allPolicies.filter((p) => "environment" in p.configSchema.properties).map((p) => p.name);
+    for (const name of aware) expect(config[name]).toEqual({ environment: "bootstrap" });
+    const admin = APPLY_ROLES.map((r) => r.role).filter((r) => /admin$/i.test(r.split("/").pop()!));
+    expect(config["iam-no-primitive-or-admin-roles"]).toEqual({ allowedRoles: [...new Set(admin)].sort() });
+    expect(Object.keys(config).sort()).toEqual([...aware, "iam-no-primitive-or-admin-roles"].sort());
+    expect(() => evaluate([], config)).not.toThrow();
+  });
 });

@@ -30,6 +30,12 @@ describe("alert recognition (lib/alerts.ts)", () => {
     ['metric.type="run.googleapis.com/request_latencies" resource.type="cloud_run_revision"', ["latency"]],
     ['metric.type="run.googleapis.com/request_count" metric.labels.response_code_class="5xx"', ["5xx"]],
     ['metric.type="run.googleapis.com/request_count" metric.labels.response_code="503"', ["5xx"]],
+    // the load balancer's numeric class
+    [
+      'metric.type = "loadbalancing.googleapis.com/https/request_count" AND metric.labels.response_code_class = 500',
+      ["5xx"],
+    ],
+    ['metric.type = "loadbalancing.googleapis.com/https/total_latencies"', ["latency"]],
     ['metric.type="prometheus.googleapis.com/gateway_request_duration_seconds/histogram"', ["latency"]],
     ['jsonPayload.upstream.status=429 OR jsonPayload.error.status="RESOURCE_EXHAUSTED"', ["upstream-429"]],
     ['sum(rate(gateway_upstream_duration_seconds_count{outcome="server_error"}[5m]))', ["5xx"]],

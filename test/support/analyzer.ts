@@ -122,6 +122,8 @@ export interface AnalyzedResource {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** Names of the resources (in the same stack) it depends on: the engine sends their URNs. */
+  dependencies?: readonly string[];
 }
 
 const STACK = "prod";
@@ -194,8 +196,14 @@ export class AnalyzerClient {
   }
 
   async analyzeStack(resources: AnalyzedResource[], provider?: AnalyzedResource): Promise<Diagnostic[]> {
+    const urnByName = new Map(resources.map((r) => [r.name, urnOf(r)]));
     const req = message("AnalyzeStackRequest", {
-      ResourcesList: resources.map((r) => message("AnalyzerResource", resourceFields(r, provider))),
+      ResourcesList: resources.map((r) =>
+        message("AnalyzerResource", {
+          ...resourceFields(r, provider),
+          DependenciesList: (r.dependencies ?? []).map((d) => urnByName.get(d) ?? d),
+        }),
+      ),
     });
     return diagnostics(await this.call<RawAnalyzeResponse>("analyzeStack", req));
   }

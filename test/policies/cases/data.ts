@@ -87,4 +87,21 @@ export const dataCases: RuleCases[] = [
       },
     ],
   },
+  {
+    rule: "secret-versions-retained",
+    compliant: [
+      { title: "DISABLE: a replaced version is disabled, not destroyed" },
+      { title: "ABANDON", mutate: (rs) => set(resource(rs, "tenants-v1"), "deletionPolicy", "ABANDON") },
+      { title: "not known yet", mutate: (rs) => set(resource(rs, "tenants-v1"), "deletionPolicy", UNKNOWN_VALUE) },
+    ],
+    violating: [
+      {
+        title: "unset (the provider's default DELETE)",
+        mutate: (rs) => unset(resource(rs, "tenants-v1"), "deletionPolicy"),
+        message: /unset \(DELETE\)/,
+        resource: "tenants-v1",
+      },
+      { title: "DELETE", mutate: (rs) => set(resource(rs, "tenants-v1"), "deletionPolicy", "DELETE") },
+    ],
+  },
 ];

@@ -247,4 +247,41 @@ export const gatewayCases: RuleCases[] = [
       },
     ],
   },
+  {
+    rule: "model-armor-in-gateway-regions",
+    compliant: [
+      { title: "the gateway calls Vertex where its enabled template is" },
+      {
+        env: "dev",
+        title: "dev without templates",
+        mutate: (rs) => {
+          remove(rs, "prompt-template");
+          setEnv(rs, "GOOGLE_CLOUD_LOCATION", "europe-west1");
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "a region where Vertex's Model Armor integration is not offered",
+        mutate: (rs) => setEnv(rs, "GOOGLE_CLOUD_LOCATION", "europe-west1"),
+        message: /calls Vertex AI in europe-west1, where Model Armor's Vertex integration is not offered/,
+        resource: "gateway",
+      },
+      {
+        title: "a supported location without a template there",
+        mutate: (rs) => setEnv(rs, "GOOGLE_CLOUD_LOCATION", "us-east4"),
+        message: /no enabled Model Armor prompt template lives there \(templates in: us-central1\)/,
+      },
+      {
+        title: "the template there does not screen prompt injection",
+        mutate: (rs) =>
+          set(
+            resource(rs, "prompt-template"),
+            "filterConfig.piAndJailbreakFilterSettings.filterEnforcement",
+            "DISABLED",
+          ),
+        message: /templates in: none/,
+      },
+    ],
+  },
 ];

@@ -1,5 +1,27 @@
 import { T } from "../../../policies/lib/types.js";
-import { PROJECT_ID, resource, RUNTIME_SA, set, UNKNOWN_VALUE, unset, type RuleCases } from "../fixtures.js";
+import {
+  PINNED_CONDITION,
+  PROJECT_ID,
+  remove,
+  resource,
+  RUNTIME_SA,
+  set,
+  UNKNOWN_VALUE,
+  unset,
+  type RuleCases,
+} from "../fixtures.js";
+
+const folderMember = (name: string, role: string, condition?: string) => ({
+  type: "gcp:folder/iAMMember:IAMMember",
+  name,
+  inputs: {
+    folder: "folders/1234567",
+    role,
+    member: `serviceAccount:deployer@seed.iam.gserviceaccount.com`,
+    ...(condition ? { condition: { title: "limit", expression: condition } } : {}),
+  },
+});
+const DELEGATED = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/aiplatform.user'])";
 
 const projectMember = (name: string, role: string, member: string) => ({
   type: T.projectIamMember,
@@ -88,8 +110,48 @@ export const identityCases: RuleCases[] = [
             projectMember("deployer-run", "roles/run.admin", "serviceAccount:deployer@x.iam.gserviceaccount.com"),
           ),
       },
+      {
+        title: "an allowed IAM admin limited to the roles it may grant (delegated role grants)",
+        config: { "iam-no-primitive-or-admin-roles": { allowedRoles: ["roles/resourcemanager.projectIamAdmin"] } },
+        mutate: (rs) => rs.push(folderMember("deployer-iam", "roles/resourcemanager.projectIamAdmin", DELEGATED)),
+      },
+      {
+        title: "the organisation-only org-policy admin limited by a tag condition",
+        config: { "iam-no-primitive-or-admin-roles": { allowedRoles: ["roles/orgpolicy.policyAdmin"] } },
+        mutate: (rs) =>
+          rs.push({
+            ...folderMember("deployer-orgpolicy", "roles/orgpolicy.policyAdmin", "resource.matchTag('1/env', 'dev')"),
+            type: "gcp:organizations/iAMMember:IAMMember",
+          }),
+      },
     ],
     violating: [
+      {
+        title: "an allowed IAM admin without a condition: it could grant itself anything",
+        config: { "iam-no-primitive-or-admin-roles": { allowedRoles: ["roles/resourcemanager.projectIamAdmin"] } },
+        mutate: (rs) => rs.push(folderMember("deployer-iam", "roles/resourcemanager.projectIamAdmin")),
+        message: /without an IAM condition/,
+        resource: "deployer-iam",
+      },
+      {
+        title: "an allowed IAM admin whose condition does not limit the roles it grants",
+        config: { "iam-no-primitive-or-admin-roles": { allowedRoles: ["roles/resourcemanager.projectIamAdmin"] } },
+        mutate: (rs) =>
+          rs.push(
+            folderMember(
+              "deployer-iam",
+              "roles/resourcemanager.projectIamAdmin",
+              "request.time < timestamp('2030-01-01T00:00:00Z')",
+            ),
+          ),
+        message: /modifiedGrantsByRole/,
+      },
+      {
+        title: "roles/owner on a folder",
+        mutate: (rs) => rs.push(folderMember("deployer-owner", "roles/owner")),
+        message: /primitive role roles\/owner/,
+        resource: "deployer-owner",
+      },
       {
         title: "roles/editor on the project",
         mutate: (rs) => rs.push(projectMember("editor", "roles/editor", "user:dev@example.com")),
@@ -194,10 +256,20 @@ export const identityCases: RuleCases[] = [
   {
     rule: "iam-wif-attribute-condition",
     compliant: [
-      { title: "the reference provider pins the repository" },
+      { title: "the reference provider pins repository and owner ids and the deploy workflow on main" },
       {
         title: "a condition not known yet",
         mutate: (rs) => set(resource(rs, "github-provider"), "attributeCondition", UNKNOWN_VALUE),
+      },
+      {
+        title: "pull requests of one workflow file (job_workflow_ref prefix)",
+        mutate: (rs) =>
+          set(
+            resource(rs, "github-provider"),
+            "attributeCondition",
+            "assertion.repository_id == '1' && assertion.repository_owner_id == '2' && " +
+              "assertion.job_workflow_ref.startsWith('acme/gw/.github/workflows/pull-request.yml@refs/pull/')",
+          ),
       },
     ],
     violating: [
@@ -208,10 +280,82 @@ export const identityCases: RuleCases[] = [
         resource: "github-provider",
       },
       {
-        title: "a GitHub condition that does not pin a repository",
+        title: "the repository pinned by name only (renamable, re-registrable)",
         mutate: (rs) =>
-          set(resource(rs, "github-provider"), "attributeCondition", 'assertion.ref == "refs/heads/main"'),
-        message: /does not pin a repository/,
+          set(resource(rs, "github-provider"), "attributeCondition", "assertion.repository == 'acme/gemini-gateway'"),
+        message: /does not pin the repository id \(assertion\.repository_id\), the owner id/,
+        resource: "github-provider",
+      },
+      {
+        title: "any workflow of the repository (no job_workflow_ref or ref)",
+        mutate: (rs) =>
+          set(
+            resource(rs, "github-provider"),
+            "attributeCondition",
+            "assertion.repository_id == '1' && assertion.repository_owner_id == '2'",
+          ),
+        message: /a workflow \(assertion\.job_workflow_ref\) or branch/,
+      },
+      {
+        title: "a condition widened with ||",
+        mutate: (rs) => set(resource(rs, "github-provider"), "attributeCondition", `${PINNED_CONDITION} || true`),
+        message: /\|\|/,
+      },
+    ],
+  },
+  {
+    rule: "service-agents-before-grants",
+    compliant: [
+      { title: "the uptime check's invoker grant waits for the Monitoring agent's ServiceIdentity" },
+      {
+        title: "a grant to a named agent that waits for its ServiceIdentity",
+        mutate: (rs) =>
+          rs.push(
+            {
+              type: T.projectIamMember,
+              name: "vertex-armor",
+              inputs: {
+                project: PROJECT_ID,
+                role: "roles/modelarmor.user",
+                member: "serviceAccount:service-123@gcp-sa-aiplatform.iam.gserviceaccount.com",
+              },
+              dependencies: ["vertex-agent"],
+            },
+            { type: T.serviceIdentity, name: "vertex-agent", inputs: { service: "aiplatform.googleapis.com" } },
+          ),
+      },
+      {
+        title: "an uptime check without service-agent authentication",
+        mutate: (rs) => {
+          unset(resource(rs, "uptime"), "httpCheck.serviceAgentAuthentication");
+          resource(rs, "uptime").dependencies = [];
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "the Monitoring agent's grant built from the project number: nothing creates the agent first",
+        mutate: (rs) => {
+          remove(rs, "monitoring-agent");
+          resource(rs, "uptime-invoker").dependencies = ["project"];
+        },
+        message: /ServiceIdentity of monitoring\.googleapis\.com/,
+        resource: "uptime",
+      },
+      {
+        title: "a grant to a named service agent that nothing creates first",
+        mutate: (rs) =>
+          rs.push({
+            type: T.projectIamMember,
+            name: "vertex-armor",
+            inputs: {
+              project: PROJECT_ID,
+              role: "roles/modelarmor.user",
+              member: "serviceAccount:service-123@gcp-sa-aiplatform.iam.gserviceaccount.com",
+            },
+          }),
+        message: /without waiting for its gcp\.projects\.ServiceIdentity/,
+        resource: "vertex-armor",
       },
     ],
   },

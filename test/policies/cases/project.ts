@@ -1,5 +1,5 @@
 import { T } from "../../../policies/lib/types.js";
-import { resource, set, setEnv, UNKNOWN_VALUE, unset, type RuleCases } from "../fixtures.js";
+import { remove, resource, set, setEnv, UNKNOWN_VALUE, unset, type RuleCases } from "../fixtures.js";
 
 export const projectCases: RuleCases[] = [
   {
@@ -144,6 +144,108 @@ export const projectCases: RuleCases[] = [
         title: "the provider's default region",
         mutate: (rs) => set(resource(rs, "gcp"), "region", "southamerica-east1"),
         resource: "gcp",
+      },
+    ],
+  },
+  {
+    rule: "project-org-policies",
+    compliant: [
+      { title: "prod: the four constraints, run.allowedIngress included" },
+      { env: "dev", title: "dev: no run.allowedIngress (ingress ALL behind IAM)" },
+      {
+        title: "a multi-region value group that is allowed",
+        mutate: (rs) =>
+          set(resource(rs, "org-policy-gcp.resourceLocations"), "spec", {
+            rules: [{ values: { allowedValues: ["in:us-locations"] } }],
+          }),
+      },
+    ],
+    violating: [
+      {
+        title: "no key-creation constraint",
+        mutate: (rs) => remove(rs, "org-policy-iam.disableServiceAccountKeyCreation"),
+        message: /no organization policy iam\.disableServiceAccountKeyCreation/,
+        resource: "project",
+      },
+      {
+        title: "the default network not skipped (not enforced)",
+        mutate: (rs) =>
+          set(resource(rs, "org-policy-compute.skipDefaultNetworkCreation"), "spec", { rules: [{ enforce: "FALSE" }] }),
+        message: /is not enforced/,
+        resource: "org-policy-compute.skipDefaultNetworkCreation",
+      },
+      {
+        title: "locations outside allowedRegions",
+        mutate: (rs) =>
+          set(resource(rs, "org-policy-gcp.resourceLocations"), "spec", {
+            rules: [{ values: { allowedValues: ["in:asia-east1-locations"] } }],
+          }),
+        message: /asia-east1-locations, outside allowedRegions/,
+      },
+      {
+        title: "prod without the ingress constraint",
+        mutate: (rs) => remove(rs, "org-policy-run.allowedIngress"),
+        message: /no organization policy run\.allowedIngress/,
+      },
+      {
+        title: "prod ingress allowing all",
+        mutate: (rs) =>
+          set(resource(rs, "org-policy-run.allowedIngress"), "spec", {
+            rules: [{ values: { allowedValues: ["is:all"] } }],
+          }),
+        message: /allows is:all/,
+      },
+    ],
+  },
+  {
+    rule: "project-default-service-accounts-stripped",
+    compliant: [
+      { title: "the default accounts disabled" },
+      {
+        title: "deprivileged instead",
+        mutate: (rs) => set(resource(rs, "default-service-accounts"), "action", "DEPRIVILEGE"),
+      },
+    ],
+    violating: [
+      {
+        title: "left as Google creates them (Editor on the project)",
+        mutate: (rs) => remove(rs, "default-service-accounts"),
+        message: /leaves its default service accounts/,
+        resource: "project",
+      },
+      {
+        title: "a resource for another project",
+        mutate: (rs) => set(resource(rs, "default-service-accounts"), "project", "another-project"),
+        resource: "project",
+      },
+    ],
+  },
+  {
+    rule: "provider-quota-project-scoped",
+    compliant: [
+      { title: "one provider, no quota project" },
+      {
+        title: "a quota provider used by the project and the budget only",
+        mutate: (rs) => {
+          rs.push({
+            type: T.gcpProvider,
+            name: "gcp-quota",
+            inputs: { project: "gw-prod-1234", billingProject: "seed-project", userProjectOverride: "true" },
+          });
+          resource(rs, "project").provider = "gcp-quota";
+          resource(rs, "budget").provider = "gcp-quota";
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "billingProject on the provider every resource uses",
+        mutate: (rs) => {
+          set(resource(rs, "gcp"), "billingProject", "seed-project");
+          set(resource(rs, "gcp"), "userProjectOverride", "true");
+        },
+        message: /Provider "gcp" bills calls to a quota project/,
+        resource: null,
       },
     ],
   },

@@ -92,7 +92,7 @@ export const stackCases: RuleCases[] = [
       },
       {
         title: "a 429 count is not latency",
-        mutate: (rs) => remove(rs, "latency-alert"),
+        mutate: (rs) => remove(rs, "latency-alert", "platform-latency-alert"),
         message: /latency/,
       },
       {
@@ -107,6 +107,109 @@ export const stackCases: RuleCases[] = [
           for (let i = rs.length - 1; i >= 0; i--) if (rs[i]?.type === T.alertPolicy) rs.splice(i, 1);
         },
         message: /latency/,
+      },
+    ],
+  },
+  {
+    rule: "dead-letters-watched",
+    compliant: [
+      { title: "the dead-letter topic kept by a subscription whose backlog an alert watches" },
+      {
+        title: "no dead-letter policy at all",
+        mutate: (rs) => {
+          unset(resource(rs, "budget-push"), "deadLetterPolicy");
+          remove(rs, "dead-letter-alert");
+        },
+      },
+    ],
+    violating: [
+      {
+        title: "nothing keeps the dead letters",
+        mutate: (rs) => remove(rs, "dead-letters"),
+        message: /has no subscription: dead letters are dropped/,
+        resource: "budget-push",
+      },
+      {
+        title: "nobody watches the backlog",
+        mutate: (rs) => remove(rs, "dead-letter-alert"),
+        message: /No alert policy with a notification channel watches the backlog of budget-alerts-dead-inspect/,
+      },
+      {
+        title: "the alert watches another subscription",
+        mutate: (rs) =>
+          set(
+            resource(rs, "dead-letter-alert"),
+            "conditions.0.conditionThreshold.filter",
+            'resource.labels.subscription_id = "budget-push" AND metric.type = "pubsub.googleapis.com/subscription/num_undelivered_messages"',
+          ),
+        message: /watches the backlog/,
+      },
+    ],
+  },
+  {
+    rule: "platform-metric-backstops",
+    compliant: [
+      { title: "Cloud Run 5xx and latency, and the sidecar's absence" },
+      {
+        env: "dev",
+        title: "dev scales to zero: no absence alert needed",
+        mutate: (rs) => remove(rs, "metrics-absent-alert"),
+      },
+    ],
+    violating: [
+      {
+        title: "5xx only from the gateway's own metrics",
+        mutate: (rs) => remove(rs, "errors-alert"),
+        message: /server errors on Google's own metrics/,
+        resource: null,
+      },
+      {
+        title: "latency only from the gateway's own metrics",
+        mutate: (rs) => remove(rs, "platform-latency-alert"),
+        message: /latency on Google's own metrics/,
+      },
+      {
+        title: "warm instances and no absence alert",
+        mutate: (rs) => remove(rs, "metrics-absent-alert"),
+        message: /no absence condition/,
+      },
+    ],
+  },
+  {
+    rule: "prod-slos-with-burn-rate-alerts",
+    compliant: [
+      { title: "availability and latency SLOs, each with a two-window burn-rate alert" },
+      {
+        env: "dev",
+        title: "dev may go without",
+        mutate: (rs) => remove(rs, "slo-availability", "slo-latency", "slo-availability-burn", "slo-latency-burn"),
+      },
+    ],
+    violating: [
+      {
+        title: "no latency SLO",
+        mutate: (rs) => remove(rs, "slo-latency", "slo-latency-burn"),
+        message: /no latency SLO/,
+        resource: null,
+      },
+      {
+        title: "a burn-rate alert on one window only",
+        mutate: (rs) => {
+          const conditions = (resource(rs, "slo-availability-burn").inputs.conditions as unknown[]).slice(0, 1);
+          set(resource(rs, "slo-availability-burn"), "conditions", conditions);
+        },
+        message: /SLO "slo-availability" has no multi-window burn-rate alert/,
+        resource: "slo-availability",
+      },
+      {
+        title: "two windows combined with OR (pages on every blip)",
+        mutate: (rs) => set(resource(rs, "slo-latency-burn"), "combiner", "OR"),
+        resource: "slo-latency",
+      },
+      {
+        title: "a burn-rate alert that notifies nobody",
+        mutate: (rs) => set(resource(rs, "slo-latency-burn"), "notificationChannels", []),
+        resource: "slo-latency",
       },
     ],
   },
