@@ -24,9 +24,11 @@ interface Step {
   run?: string;
   if?: string;
   with?: Record<string, unknown>;
+  env?: Record<string, string>;
 }
 interface Job {
   needs?: string | string[];
+  outputs?: Record<string, string>;
   environment?: string;
   permissions?: Record<string, string>;
   strategy?: { matrix?: Record<string, unknown> };
@@ -131,9 +133,14 @@ describe("GitHub workflows", () => {
     const evalJob = jobs["eval-dev"]!;
     expect(evalJob.needs).toBe("deploy-dev");
     expect(jobs["deploy-prod"]!.needs).toContain("eval-dev");
-    const run = evalJob.steps.find((s) => s.id === "eval")!.run!;
-    expect(run).toContain("pulumi stack output gatewayUrl --stack dev");
-    expect(run).toMatch(/npm run --silent eval -- --suite evals\/suites --base-url "\$url"/);
+    const step = evalJob.steps.find((s) => s.id === "eval")!;
+    const run = step.run!;
+    // The URL is deploy-dev's stack output, handed over as a job output: the eval job needs no cloud identity.
+    expect(step.env?.GATEWAY_URL).toBe("${{ needs.deploy-dev.outputs.gateway-url }}");
+    expect(jobs["deploy-dev"]!.outputs?.["gateway-url"]).toBe("${{ steps.up.outputs.gatewayUrl }}");
+    expect(evalJob.permissions?.["id-token"]).toBeUndefined();
+    expect(evalJob.steps.some((s) => s.uses?.startsWith("google-github-actions/auth"))).toBe(false);
+    expect(run).toMatch(/npm run --silent eval -- --suite evals\/suites --base-url "\$GATEWAY_URL"/);
     expect(run).toContain("--baseline evals/baselines/dev.json");
     expect(existsSync("evals/suites")).toBe(true);
     const post = evalJob.steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment"))!;
