@@ -7,38 +7,9 @@
  */
 import type { AddressInfo } from "node:net";
 import express, { type Request, type Response } from "express";
+import { FIXED_ANSWER, FIXED_ANSWER_TYPE } from "./fixed-answer.js";
 
-const RESPONSE = Buffer.from(
-  JSON.stringify({
-    candidates: [
-      {
-        content: {
-          role: "model",
-          parts: [
-            {
-              text:
-                "Keep-alive pools reuse warm TCP connections, so calls skip the handshake and slow start. They cap " +
-                "sockets per origin, smooth bursts, cut latency and CPU, and keep the server's accept queue short. " +
-                "Idle sockets time out, so a pool stays small when traffic drops and grows again on demand. " +
-                "Pools also bound file descriptors per process.",
-            },
-          ],
-        },
-        finishReason: "STOP",
-        index: 0,
-      },
-    ],
-    usageMetadata: {
-      promptTokenCount: 14,
-      candidatesTokenCount: 48,
-      totalTokenCount: 62,
-      promptTokensDetails: [{ modality: "TEXT", tokenCount: 14 }],
-      candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 48 }],
-    },
-    modelVersion: "gemini-2.5-flash",
-    responseId: "bare000000000001",
-  }),
-);
+const RESPONSE = FIXED_ANSWER;
 
 const app = express();
 app.disable("x-powered-by");
@@ -47,7 +18,7 @@ app.post("/:version/models/:modelAndMethod", (req: Request, res: Response) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json; charset=UTF-8", "content-length": RESPONSE.length });
+    res.writeHead(200, { "content-type": FIXED_ANSWER_TYPE, "content-length": RESPONSE.length });
     res.end(RESPONSE);
   });
 });

@@ -240,6 +240,16 @@ export function startBareProxyProcess(emulatorUrl: string): Promise<Child> {
   });
 }
 
+/** The fixed-answer upstream of bench:peers (neutral-upstream.ts). */
+export function startNeutralUpstreamProcess(): Promise<Child> {
+  return spawnChild({
+    name: "neutral upstream",
+    args: ["--import", "tsx", "bench/neutral-upstream.ts"],
+    env: { NEUTRAL_PORT: "0" },
+    ready: /neutral upstream listening on (http:\/\/\S+)/,
+  });
+}
+
 export function newBenchKey(): string {
   return `bench_${randomBytes(24).toString("base64url")}`;
 }
