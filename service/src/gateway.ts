@@ -46,6 +46,9 @@ import { EMPTY_REGISTRY, loadPrompts } from "./prompts/registry.js";
 import { createPromptState } from "./prompts/state.js";
 import { createPromptResolver } from "./prompts/resolve.js";
 import { createExperimentLedger } from "./prompts/experiments.js";
+import { loadAssets } from "./console/assets.js";
+import { createSessionStore } from "./console/session.js";
+import { adminSummary } from "./console/summary.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
@@ -95,6 +98,7 @@ export interface RunningGateway {
 
 export async function startGateway(parts: GatewayParts): Promise<RunningGateway> {
   const { config, logger, tokens } = parts;
+  const startedAt = Date.now();
   // Aborted when the drain deadline comes: calls still running end with an error the client sees (pipeline, relay).
   const cutAtDeadline = new AbortController();
   const lifecycle: Lifecycle = { draining: false, inflight: 0, cut: cutAtDeadline.signal };
@@ -347,6 +351,21 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     readinessDetails: () => ({ circuits: router.states() }),
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
+    console: {
+      sessions: createSessionStore(store.kv, config.console.sessionTtlSeconds * 1000),
+      assets: loadAssets(),
+    },
+    adminReads: {
+      summary: () =>
+        adminSummary({
+          registry: metrics.registry,
+          circuits: () => router.states(),
+          coolDownMs: upstreams.breaker.halfOpenAfterMs,
+          startedAt,
+        }),
+      resources: store.resources,
+      tenantIds: () => parts.tenants.map((t) => t.id),
+    },
     models: createModelReads({ keyring, served: config.models, logger }),
     prompts:
       promptRegistry.prompts.size === 0

@@ -24,7 +24,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const tenants = loadTenants(config, logger);
+  const { tenants, devKey } = loadTenants(config, logger);
+  // Development (emulator, no tenants file): an admin key valid until exit, so that the console works out of the box.
+  let devAdminKey: string | undefined;
+  if (devKey && !config.metrics.adminKeySha256) {
+    devAdminKey = newKey();
+    config = { ...config, metrics: { ...config.metrics, adminKeySha256: sha256Hex(devAdminKey) } };
+  }
 
   let emulator: RunningEmulator | undefined;
   let tokens: TokenSource;
@@ -56,10 +62,25 @@ async function main(): Promise<void> {
   }
 
   const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl });
+  const consoleUrl = config.metrics.adminKeySha256 ? `${gateway.url}/console/` : undefined;
+  if (devKey) {
+    // Printed (not logged as fields) so they are easy to copy; only in emulator mode, where they spend nothing.
+    console.log(
+      `\n  Console: ${consoleUrl}` +
+        (devAdminKey
+          ? `   (log in with the development admin key: ${devAdminKey})`
+          : "   (log in with your admin key)") +
+        `\n\n  Development key (tenant "dev", all models): ${devKey}\n` +
+        `  Try: curl -s ${gateway.url}/v1beta/models/gemini-2.5-flash:generateContent \\\n` +
+        `         -H "x-goog-api-key: ${devKey}" -H "content-type: application/json" \\\n` +
+        `         -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'\n`,
+    );
+  }
   logger.info(
     {
       listening: gateway.listening,
       url: gateway.url,
+      console: consoleUrl ?? "off (set GATEWAY_ADMIN_KEY_SHA256)",
       tenants: tenants.length,
       models: config.models,
       metrics: gateway.metricsUrl ?? "off",
@@ -82,9 +103,9 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stop("SIGINT"));
 }
 
-function loadTenants(config: Config, logger: Logger): Tenant[] {
+function loadTenants(config: Config, logger: Logger): { tenants: Tenant[]; devKey?: string } {
   const defaults = { cacheTtlSeconds: config.cache.ttlSeconds };
-  if (config.tenantsFile) return loadTenantsFile(config.tenantsFile, config.models, defaults);
+  if (config.tenantsFile) return { tenants: loadTenantsFile(config.tenantsFile, config.models, defaults) };
   if (config.upstream.kind === "vertex") {
     console.error(
       `Refusing to start: ${ENV.TENANTS_FILE} is required with the Vertex AI upstream (every call would be billed to ` +
@@ -97,19 +118,13 @@ function loadTenants(config: Config, logger: Logger): Tenant[] {
     { tenant: "dev" },
     `no ${ENV.TENANTS_FILE}: created a development tenant "dev" with a key valid until exit`,
   );
-  // Printed (not logged as a field) so it is easy to copy; only in emulator mode, where it spends nothing.
-  console.log(
-    `\n  Development key (tenant "dev", all models): ${key}\n` +
-      `  Try: curl -s localhost:${config.port}/v1beta/models/gemini-2.5-flash:generateContent \\\n` +
-      `         -H "x-goog-api-key: ${key}" -H "content-type: application/json" \\\n` +
-      `         -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'\n`,
-  );
-  return parseTenants(
+  const tenants = parseTenants(
     { tenants: [{ id: "dev", keySha256: sha256Hex(key), models: ["*"] }] },
     config.models,
     "development tenant",
     defaults,
   );
+  return { tenants, devKey: key };
 }
 
 main().catch((err: unknown) => {

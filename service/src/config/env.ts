@@ -36,6 +36,7 @@ export const ENV = {
   EMULATOR_PORT: "EMULATOR_PORT", // port of the embedded emulator (emulator mode without GATEWAY_VERTEX_BASE_URL)
   METRICS_PORT: "GATEWAY_METRICS_PORT", // separate listener for GET /metrics (no auth: keep it private)
   ADMIN_KEY_SHA256: "GATEWAY_ADMIN_KEY_SHA256", // SHA-256 of the admin key that may read /metrics on the main port
+  CONSOLE_SESSION_TTL_SECONDS: "GATEWAY_CONSOLE_SESSION_TTL_SECONDS", // how long a console login lasts
   TRACE_EXPORTER: "GATEWAY_TRACE_EXPORTER", // none | cloud-trace
   TRACE_SAMPLE_RATIO: "GATEWAY_TRACE_SAMPLE_RATIO", // share of new traces recorded (a caller's sampled flag wins)
   PRICES_FILE: "GATEWAY_PRICES_FILE", // a price table replacing the bundled list prices
@@ -113,6 +114,8 @@ const EnvSchema = z
       .string()
       .regex(/^[0-9a-f]{64}$/, "must be the lowercase hex SHA-256 of the admin key (npm run keys -- hash <key>)")
       .optional(),
+    // 8 hours: a working day; at most a week.
+    [ENV.CONSOLE_SESSION_TTL_SECONDS]: int(60, 7 * 86_400).default(8 * 3600),
     [ENV.TRACE_EXPORTER]: z.enum(TRACE_EXPORTERS).default("none"),
     [ENV.TRACE_SAMPLE_RATIO]: z.coerce.number().min(0).max(1).default(0.1),
     [ENV.PRICES_FILE]: z.string().min(1).optional(),
@@ -263,6 +266,8 @@ export interface Config {
   readonly batch: { readonly bucket: string | undefined; readonly storageBaseUrl: string | undefined };
   /** Prompt templates: the folder (undefined: none) and how long feedback on a call is accepted. */
   readonly prompts: { readonly dir: string | undefined; readonly feedbackWindowSeconds: number };
+  /** The operator console: how long a login lasts (its session's TTL in the store and the cookie's Max-Age). */
+  readonly console: { readonly sessionTtlSeconds: number };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -363,6 +368,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       storageBaseUrl: e[ENV.STORAGE_BASE_URL]?.replace(/\/+$/, ""),
     },
     prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },
+    console: { sessionTtlSeconds: e[ENV.CONSOLE_SESSION_TTL_SECONDS] },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],

@@ -10,12 +10,22 @@
  *   GET  /metrics                                                                    Prometheus, admin key only
  *   GET  /admin/usage?period=day|month                                               usage and spend, admin key only
  *   GET  /admin/budget, POST /admin/budget/reset                                     budget kill switch, admin key only
+ *   GET  /admin/summary                                                              this instance's requests, errors,
+ *                                                                                    latency percentiles, upstream calls,
+ *                                                                                    retries, circuits (console/summary.ts)
+ *   GET  /admin/resources[?tenant=ID]                                                tenants' caches, interactions, batch
+ *                                                                                    jobs (ownership registry)
+ *   /console/…                                                                       the operator console (console/routes.ts)
  *   POST /internal/budget-alerts                                                     budget alerts (Pub/Sub push, OIDC)
  *   POST /v1beta/openai/chat/completions, POST /v1beta/openai/embeddings             OpenAI-compatible surface
  *   GET  /v1beta/openai/models[/{m}]                                                 its models, OpenAI's shape
  *   /v1beta/{cachedContents,interactions,batches}…, /{v}/projects/{p}/locations/{l}/{cachedContents,interactions,
  *   batchPredictionJobs}…                                                             tenant-owned resources (resources.ts)
  *   POST /v1beta/prompts/{ref}:{method}, POST /v1beta/feedback, /admin/prompts…      prompt templates (prompts/)
+ *
+ * "admin key only" (adminOnly): the admin key as `Authorization: Bearer`, or a console session cookie — with the
+ * session's CSRF token in `x-csrf-token` on anything but GET/HEAD (console/admin-auth.ts). `res.locals.adminActor` then
+ * names the caller for audit records: `admin-key`, or `console:<8 hex of the session id's SHA-256>`.
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions (and
  * the OpenAI surface's two paths, openai/surface.ts) before express sees the request: express's router and request
@@ -34,7 +44,14 @@ import type { PromptResolver } from "../prompts/resolve.js";
 import { geminiTarget } from "./gemini.js";
 import type { ModelReads } from "./models.js";
 import { errors, GatewayError } from "../wire/errors.js";
-import { isAdmin, writeMetrics } from "../telemetry/metrics-endpoint.js";
+import { writeMetrics } from "../telemetry/metrics-endpoint.js";
+import { createAdminAuth } from "../console/admin-auth.js";
+import type { Asset } from "../console/assets.js";
+import { mountConsole } from "../console/routes.js";
+import type { SessionStore } from "../console/session.js";
+import type { AdminSummary } from "../console/summary.js";
+import { tenantResources } from "../console/resources-read.js";
+import type { ResourceRegistry } from "../store/store.js";
 import type { Registry } from "prom-client";
 import type { UsageLedger } from "../accounting/usage.js";
 import { StoreUnavailableError } from "../store/store.js";
@@ -89,6 +106,14 @@ export interface AppOptions {
   resources?: ResourceSurface;
   /** Prompt templates, experiments and feedback (surfaces/prompts/); without it those paths answer 404. */
   prompts?: PromptSurface;
+  /** The operator console (console/): its sessions (admin endpoints accept them too) and files; without it, 404. */
+  console?: { sessions: SessionStore; assets: ReadonlyMap<string, Asset> };
+  /** `GET /admin/summary` and `GET /admin/resources`; without them those paths answer 404. */
+  adminReads?: {
+    summary: () => Promise<AdminSummary>;
+    resources: ResourceRegistry;
+    tenantIds: () => readonly string[];
+  };
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -114,14 +139,41 @@ export function createApp(options: AppOptions): RequestListener {
     });
   });
 
-  // Admin endpoints: 404 until an admin key is configured (naming the setting), 401 without the key.
+  // Admin endpoints: 404 until an admin key is configured (naming the setting), 401 without the key or a console
+  // session, 403 for a session's change without its CSRF token; 503 when sessions cannot be read (the store is down).
+  const adminAuth = metrics.adminKeySha256
+    ? createAdminAuth(metrics.adminKeySha256, options.console?.sessions)
+    : undefined;
   const adminOnly =
     (howToEnable: string, handler: (req: Request, res: Response) => Promise<void>) =>
     async (req: Request, res: Response) => {
-      if (!metrics.adminKeySha256) writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
-      else if (!isAdmin(req.headers, metrics.adminKeySha256)) writeError(res, errors.adminOnly());
-      else await handler(req, res);
+      if (!adminAuth) return void writeError(res, errors.notFound(`${req.method} ${req.path} (${howToEnable})`));
+      let who;
+      try {
+        who = await adminAuth.authorize(req);
+      } catch (err) {
+        return void writeError(
+          res,
+          err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal(),
+        );
+      }
+      if (who instanceof GatewayError) return void writeError(res, who);
+      res.locals.adminActor = who.actor;
+      await handler(req, res);
     };
+
+  if (options.console && adminAuth) {
+    mountConsole(app, {
+      adminKeySha256: metrics.adminKeySha256,
+      sessions: options.console.sessions,
+      auth: adminAuth,
+      assets: options.console.assets,
+    });
+  } else if (options.console) {
+    app.all(["/console", "/console/*rest"], (req, res) =>
+      writeError(res, errors.notFound(`${req.method} ${req.path} (set GATEWAY_ADMIN_KEY_SHA256 to enable it)`)),
+    );
+  }
 
   app.get(
     "/metrics",
@@ -168,6 +220,34 @@ export function createApp(options: AppOptions): RequestListener {
       }
     }),
   );
+
+  const reads = options.adminReads;
+  if (reads) {
+    app.get(
+      "/admin/summary",
+      adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (_req, res) => {
+        writeJson(res, 200, await reads.summary());
+      }),
+    );
+    app.get(
+      "/admin/resources",
+      adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (req, res) => {
+        const all = reads.tenantIds();
+        const tenant = req.query.tenant;
+        if (tenant !== undefined && typeof tenant !== "string") {
+          return void writeError(res, errors.invalidArgument("tenant must be one tenant id."));
+        }
+        if (tenant !== undefined && !all.includes(tenant)) {
+          return void writeError(res, new GatewayError(404, "NOT_FOUND", `No tenant ${tenant.slice(0, 64)}.`));
+        }
+        try {
+          writeJson(res, 200, await tenantResources(reads.resources, tenant === undefined ? all : [tenant]));
+        } catch (err) {
+          writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+        }
+      }),
+    );
+  }
 
   if (options.prompts) mountPromptRoutes(app, options.prompts, adminOnly);
 
