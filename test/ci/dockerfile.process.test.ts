@@ -86,12 +86,20 @@ describe("service/Dockerfile", () => {
       for (const name of imported) expect(Object.keys(pkg.dependencies), name).toContain(name);
     }, 120_000);
 
-    it('CMD ["node", "dist/service/main.js"] starts the gateway, which answers /healthz', async () => {
+    it('CMD ["node", "dist/service/main.js"] starts the gateway, which answers /healthz and serves the console', async () => {
       expect(dockerfile).toMatch(/^CMD \["node", "dist\/service\/main.js"\]$/m);
       expect(instructions).toContain("COPY prompts ./prompts"); // templates ship with each deploy
+      expect(instructions).toContain("COPY service/console ./service/console"); // the console's pages and modules
       const child = spawn(process.execPath, ["dist/service/main.js"], {
         cwd: context,
-        env: { ...process.env, NODE_ENV: "production", PORT: "0", GATEWAY_HOST: "127.0.0.1", LOG_LEVEL: "info" },
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          PORT: "0",
+          GATEWAY_HOST: "127.0.0.1",
+          LOG_LEVEL: "info",
+          GATEWAY_ADMIN_KEY_SHA256: "0".repeat(64),
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       try {
@@ -113,6 +121,10 @@ describe("service/Dockerfile", () => {
         });
         const res = await fetch(`${url}/healthz`);
         expect(res.status).toBe(200);
+        // The compiled tree finds the console's files beside it (service/console), as the image lays them out.
+        const login = await fetch(`${url}/console/login`);
+        expect(login.status).toBe(200);
+        expect(await login.text()).toContain('action="/console/login"');
       } finally {
         child.kill("SIGTERM");
         if (child.exitCode === null) await once(child, "exit");
