@@ -21,6 +21,7 @@ describe("service layers", () => {
     ["service/src/route/x.ts", "../pipeline/call.js"],
     ["service/src/pipeline/x.ts", "../surfaces/gemini.js"],
     ["service/src/emulator/x.ts", "../upstream/http.js"],
+    ["service/src/store/x.ts", "../console/session.js"],
   ])("refuses %s importing %s", async (file, specifier) => {
     expect(await restricted(file, specifier)).toBe(true);
   });
@@ -31,6 +32,7 @@ describe("service layers", () => {
     ["service/src/route/x.ts", "../upstream/provider.js"],
     ["service/src/upstream/x.ts", "../wire/errors.js"],
     ["service/src/emulator/x.ts", "../wire/gemini.js"],
+    ["service/src/console/x.ts", "../store/store.js"],
   ])("allows %s importing %s", async (file, specifier) => {
     expect(await restricted(file, specifier)).toBe(false);
   });
