@@ -352,7 +352,11 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
     console: {
-      sessions: createSessionStore(store.kv, config.console.sessionTtlSeconds * 1000),
+      sessions: createSessionStore(
+        store.kv,
+        config.console.sessionTtlSeconds * 1000,
+        config.metrics.adminKeySha256 ?? "",
+      ),
       assets: loadAssets(),
     },
     adminReads: {

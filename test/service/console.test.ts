@@ -20,7 +20,7 @@ describe("console sessions", () => {
   it("are found by their id until they expire or are destroyed; the store holds only the id's digest", async () => {
     let now = 1_000_000;
     const store = createMemoryStore({ now: () => now });
-    const sessions = createSessionStore(store.kv, 60_000, () => now);
+    const sessions = createSessionStore(store.kv, 60_000, sha256Hex("admin"), () => now);
     const { id, session } = await sessions.create();
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(session.digest).toBe(sessionDigest(id));
@@ -34,6 +34,11 @@ describe("console sessions", () => {
     const other = await sessions.create();
     await sessions.destroy(other.id);
     expect(await sessions.find(other.id)).toBeUndefined();
+
+    // A new admin key (GATEWAY_ADMIN_KEY_SHA256 rotated, instances restarted): the old key's sessions are over.
+    const third = await sessions.create();
+    expect(await createSessionStore(store.kv, 60_000, sha256Hex("rotated"), () => now).find(third.id)).toBeUndefined();
+    expect(await sessions.find(third.id)).toBeDefined();
   });
 
   it("derive a CSRF token from the session id that no other id matches", () => {
@@ -49,7 +54,7 @@ describe("console sessions", () => {
 describe("admin authentication", () => {
   const adminKey = newKey();
   const store = createMemoryStore();
-  const sessions = createSessionStore(store.kv, 60_000);
+  const sessions = createSessionStore(store.kv, 60_000, sha256Hex(adminKey));
   const auth = createAdminAuth(sha256Hex(adminKey), sessions);
 
   it("takes the admin key header as admin-key, and refuses a wrong key even with a session cookie", async () => {

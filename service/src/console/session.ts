@@ -17,6 +17,8 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 export interface ConsoleSession {
   /** SHA-256 (hex) of the session id: what the store keys it by, and (its first 8 characters) the audit actor. */
   digest: string;
+  /** Which admin key logged in (a digest of its digest): a session ends when GATEWAY_ADMIN_KEY_SHA256 changes. */
+  key: string;
   /** Epoch ms. */
   createdAt: number;
   expiresAt: number;
@@ -49,13 +51,23 @@ export function csrfMatches(id: string, presented: string | undefined): boolean 
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
-export function createSessionStore(kv: KeyValue & Leases, ttlMs: number, now: () => number = Date.now): SessionStore {
+/**
+ * `adminKeySha256`: the admin key sessions are made with; a session made with another (before the key was rotated)
+ * is not found.
+ */
+export function createSessionStore(
+  kv: KeyValue & Leases,
+  ttlMs: number,
+  adminKeySha256: string,
+  now: () => number = Date.now,
+): SessionStore {
+  const key = createHash("sha256").update(`console session key ${adminKeySha256}`).digest("hex").slice(0, 16);
   return {
     ttlMs,
     async create() {
       const id = randomBytes(32).toString("base64url");
       const createdAt = now();
-      const session: ConsoleSession = { digest: sessionDigest(id), createdAt, expiresAt: createdAt + ttlMs };
+      const session: ConsoleSession = { digest: sessionDigest(id), key, createdAt, expiresAt: createdAt + ttlMs };
       // claim (SET NX): a collision of 256-bit ids never happens, but if it did it must not take over a session.
       if (!(await kv.claim(PREFIX + session.digest, JSON.stringify(session), ttlMs))) {
         throw new Error("session id collision");
@@ -68,7 +80,7 @@ export function createSessionStore(kv: KeyValue & Leases, ttlMs: number, now: ()
       if (raw === null) return undefined;
       const session = JSON.parse(raw) as ConsoleSession;
       // The store's TTL ends it too; this check covers a store whose clock runs behind ours.
-      return session.expiresAt > now() ? session : undefined;
+      return session.expiresAt > now() && session.key === key ? session : undefined;
     },
     async destroy(id) {
       if (!SESSION_ID.test(id)) return;
