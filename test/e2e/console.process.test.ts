@@ -90,6 +90,16 @@ beforeAll(async () => {
     developerClient(gateway.url, globexKey).models.generateContent({ model: "gemini-2.5-pro", contents: "x" }),
   ).rejects.toMatchObject({ status: 403 });
   await acme.caches.create({ model: MODEL, config: { contents: LONG, displayName: HOSTILE } });
+  // The upstream failing gemini-2.5-pro for a while: retries, then its circuit opens (and stays open: no more calls).
+  emulator.configure({ errors: { "503": 1 } });
+  for (let i = 0; i < 6; i++) {
+    const status = await acme.models.generateContent({ model: "gemini-2.5-pro", contents: "Anyone there?" }).then(
+      () => 200,
+      (err: { status?: number }) => err.status,
+    );
+    expect(status).toBe(503);
+  }
+  emulator.configure({ errors: null });
 }, 90_000);
 
 afterAll(async () => {
@@ -245,12 +255,28 @@ describe("logged in", () => {
       .map(([k, state]) => `${k}|${state}`)
       .sort();
     expect(expected).toContain(`default|${MODEL}|closed`);
+    expect(expected).toContain("default|gemini-2.5-pro|open");
     const rows = await inPage<string[]>(
       page,
       `[...document.querySelectorAll("[data-testid=circuit]")].map((tr) => tr.dataset.upstream + "|" + tr.dataset.model + "|" + tr.dataset.state)`,
     );
     expect(rows.sort()).toEqual(expected);
     expect(await page.textContent("#upstreams-body")).toContain("cool-down");
+    expect(await page.getAttribute('[data-testid=circuit][data-model="gemini-2.5-pro"] td:nth-child(3)', "class")).toBe(
+      "state-open",
+    );
+    // The failed upstream calls that opened it, by outcome, as /admin/summary counts them.
+    const summary = await adminJson<{
+      upstreamCalls: Record<string, { calls: number; byOutcome: Record<string, number> }>;
+    }>("/admin/summary");
+    const calls = Object.entries(summary.upstreamCalls);
+    expect(calls.reduce((n, [, u]) => n + (u.byOutcome.server_error ?? 0), 0)).toBeGreaterThan(0);
+    for (const [where, u] of calls) {
+      const row = page.locator(`[data-testid=upstream-calls] tr[data-where="${where}"]`);
+      expect(await row.locator("td[data-outcome=server_error]").textContent()).toBe(
+        String(u.byOutcome.server_error ?? 0),
+      );
+    }
     await screenshot(page, "upstreams");
   });
 

@@ -47,11 +47,15 @@ export async function refresh() {
     el("h3", {}, "Upstream calls (this instance, last attempt of each call)"),
     table(
       ["provider region", { value: "calls", class: "num" }, ...outcomes.map((o) => ({ value: o, class: "num" }))],
-      Object.entries(summary.upstreamCalls).map(([where, u]) => [
-        where,
-        { value: fmt.int(u.calls), class: "num" },
-        ...outcomes.map((o) => ({ value: fmt.int(u.byOutcome[o] ?? 0), class: "num" })),
-      ]),
+      Object.entries(summary.upstreamCalls).map(([where, u]) => ({
+        attrs: { "data-where": where },
+        cells: [
+          where,
+          { value: fmt.int(u.calls), class: "num" },
+          ...outcomes.map((o) => ({ value: fmt.int(u.byOutcome[o] ?? 0), class: "num", dataset: { outcome: o } })),
+        ],
+      })),
+      { "data-testid": "upstream-calls" },
     ),
     el("h3", {}, "Retries and failovers (by the upstream whose attempt failed)"),
     Object.keys(summary.retries).length
@@ -64,6 +68,7 @@ export async function refresh() {
               .map(([why, n]) => `${why} ${fmt.int(n)}`)
               .join(" · "),
           ]),
+          { "data-testid": "retries" },
         )
       : el("p", { class: "note" }, "None since start."),
   );

@@ -29,7 +29,7 @@ export interface AdminSummary {
   cache: Record<string, number>;
   /** Upstream calls by where they went (`provider region`, the metric's labels) and the last attempt's outcome. */
   upstreamCalls: Record<string, { calls: number; byOutcome: Record<string, number> }>;
-  /** Retries and failovers, by the upstream (config id) whose attempt failed, and why. */
+  /** Retries and failovers, by the upstream whose attempt failed (its provider/region, the metric's label), and why. */
   retries: Record<string, { total: number; byReason: Record<string, number> }>;
   circuits: { upstream: string; model: string; state: string }[];
   coolDownSeconds: number;
