@@ -155,6 +155,20 @@ describe("without a session", () => {
     }
   });
 
+  it("bad input gets a clear 4xx in the envelope: the login form's body, the admin reads' parameters", async () => {
+    const post = (body: string, type: string) =>
+      fetch(`${gateway.url}/console/login`, { method: "POST", headers: { "content-type": type }, body });
+    const json = await post(JSON.stringify({ key: adminKey }), "application/json");
+    expect(json.status).toBe(400);
+    expect(await json.json()).toMatchObject({ error: { status: "INVALID_ARGUMENT" } });
+    expect((await post(`key=${"k".repeat(8000)}`, "application/x-www-form-urlencoded")).status).toBe(413);
+    expect((await admin("/admin/resources?tenant=nobody")).status).toBe(404);
+    const two = await admin("/admin/resources?tenant=acme&tenant=globex");
+    expect(two.status).toBe(400);
+    expect(await two.json()).toMatchObject({ error: { code: 400, status: "INVALID_ARGUMENT" } });
+    expect((await admin("/admin/summary", { method: "POST" })).status).toBe(404);
+  });
+
   it("a wrong admin key is refused with the login form again (401) and no cookie", async () => {
     const res = await fetch(`${gateway.url}/console/login`, {
       method: "POST",
