@@ -91,6 +91,7 @@ describe.each(["dev", "prod"] as EnvStack[])("first deploy of %s", (stack) => {
         "compute.skipDefaultNetworkCreation",
         "gcp.resourceLocations",
         "iam.disableServiceAccountKeyCreation",
+        "storage.publicAccessPrevention",
         ...(stack === "prod" ? ["run.allowedIngress"] : []),
       ].sort(),
     );
