@@ -61,7 +61,7 @@ const INVENTORY = {
     "gcp:compute/subnetwork:Subnetwork": 1,
     "gcp:monitoring/alertPolicy:AlertPolicy": 19,
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 1,
-    "gcp:orgpolicy/policy:Policy": 3,
+    "gcp:orgpolicy/policy:Policy": 4,
   },
   prod: {
     ...COMMON,
@@ -80,7 +80,7 @@ const INVENTORY = {
     "gcp:compute/uRLMap:URLMap": 1,
     "gcp:monitoring/alertPolicy:AlertPolicy": 23, // + the load balancer's 5xx and latency, metrics absence, uptime
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 2,
-    "gcp:orgpolicy/policy:Policy": 4, // + run.allowedIngress
+    "gcp:orgpolicy/policy:Policy": 5, // + run.allowedIngress
   },
 };
 
