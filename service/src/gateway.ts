@@ -393,6 +393,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     metrics: { registry: metrics.registry, adminKeySha256: config.metrics.adminKeySha256 },
     usage,
     keys: keyService,
+    tenants: { tenants: parts.tenants, store, models: config.models, keys: keyService },
     models: createModelReads({ keyring, served: config.models, logger }),
     prompts:
       promptRegistry.prompts.size === 0
