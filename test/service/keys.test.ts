@@ -267,6 +267,49 @@ describe("the key service", () => {
     b.stop();
   });
 
+  it("a slow read that started before this instance's own write does not bring back what the write changed", async () => {
+    const store = createMemoryStore();
+    const base = storeDocuments(store.kv, "test");
+    let gate: Promise<void> | undefined;
+    let release = () => {};
+    // The next read takes its snapshot at once and answers only when released (a slow Secret Manager read).
+    const documents: KeysDocuments = {
+      ...base,
+      read: async () => {
+        const snapshot = await base.read();
+        const wait = gate;
+        gate = undefined;
+        if (wait) await wait;
+        return snapshot;
+      },
+    };
+    const s = service(store.kv, Date.now, documents);
+    await s.start();
+    const { key, secret } = await s.create("admin-key", { tenant: "acme", label: "x", expiresAt: null });
+    gate = new Promise((resolve) => (release = resolve));
+    await store.kv.set("keys:revision", "signalled", 60_000);
+    const polling = s.poll(); // reads revision 1 (the key active) and waits
+    await new Promise((r) => setTimeout(r, 5));
+    await s.revoke("admin-key", key.id); // revision 2: revoked
+    release();
+    await polling;
+    expect(s.revision()).toBe("2");
+    expect(s.index().has(sha256Hex(secret))).toBe(false);
+    s.stop();
+  });
+
+  it("a file key's overlay follows the file's tenant when the digest moved", () => {
+    const digest = sha256Hex("ggw_moved");
+    const doc = revokeKey(
+      EMPTY_DOCUMENT,
+      effectiveKeys(EMPTY_DOCUMENT, [{ tenant: "acme", sha256: digest }], DEFAULTS),
+      digest.slice(0, 12),
+      T0,
+    ).doc;
+    const moved = effectiveKeys(doc, [{ tenant: "globex", sha256: digest }], DEFAULTS);
+    expect(moved).toEqual([expect.objectContaining({ tenant: "globex", revokedAt: expect.any(String) })]);
+  });
+
   it("refuses to start when the document cannot be read (revocations must not be forgotten)", async () => {
     const store = createMemoryStore();
     const broken: KeysDocuments = {

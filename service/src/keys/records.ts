@@ -111,19 +111,22 @@ export interface FileKeyDefaults {
  */
 export function effectiveKeys(doc: KeysDocument, fileKeys: readonly FileKey[], defaults: FileKeyDefaults): StoredKey[] {
   const overlay = new Map(doc.keys.filter((k) => k.source === "file").map((k) => [k.sha256, k] as const));
-  const fromFile = fileKeys.map(
-    (f): StoredKey =>
-      overlay.get(f.sha256) ?? {
-        id: idOf(f.sha256),
-        sha256: f.sha256,
-        tenant: f.tenant,
-        label: defaults.label,
-        createdAt: defaults.createdAt,
-        expiresAt: null,
-        revokedAt: null,
-        source: "file",
-      },
-  );
+  const fromFile = fileKeys.map((f): StoredKey => {
+    const decided = overlay.get(f.sha256);
+    // The file says whose key it is, even if the digest moved to another tenant since the overlay was written.
+    return decided
+      ? { ...decided, tenant: f.tenant }
+      : {
+          id: idOf(f.sha256),
+          sha256: f.sha256,
+          tenant: f.tenant,
+          label: defaults.label,
+          createdAt: defaults.createdAt,
+          expiresAt: null,
+          revokedAt: null,
+          source: "file",
+        };
+  });
   const fileDigests = new Set(fileKeys.map((f) => f.sha256));
   const managed = doc.keys.filter((k) => k.source === "managed" && !fileDigests.has(k.sha256));
   return [...fromFile, ...managed];

@@ -130,6 +130,7 @@ export function createKeyService(o: KeyServiceOptions): KeyService {
   const lastUsedHere = new Map<string, number>();
   let timers: NodeJS.Timeout[] = [];
   let reloading: Promise<void> | undefined;
+  let localWrites = 0;
 
   function indexOf(keys: readonly StoredKey[]): KeyIndex {
     const t = now();
@@ -158,9 +159,14 @@ export function createKeyService(o: KeyServiceOptions): KeyService {
   }
 
   async function reload(): Promise<void> {
+    // A read that started before this instance's own write cannot hold anything newer than that write (writes are
+    // serialized): installing it would put the older document back until the next poll. Drop it.
+    const writesBefore = localWrites;
     reloading ??= o.documents
       .read()
-      .then(install)
+      .then((next) => {
+        if (localWrites === writesBefore) install(next);
+      })
       .finally(() => (reloading = undefined));
     return reloading;
   }
@@ -206,6 +212,7 @@ export function createKeyService(o: KeyServiceOptions): KeyService {
         return result;
       }
       const revision = await o.documents.write(doc);
+      localWrites++;
       install({ doc, revision });
       // Inside the lease, so the signal only ever moves forward.
       await o.kv.set(SIGNAL_KEY, revision, KEEP_MS).catch((err: Error) => o.onError?.(err, "keys signal"));
