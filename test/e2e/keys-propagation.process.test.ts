@@ -15,7 +15,8 @@ import { spawnGateway, type GatewayProcess } from "../support/process.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { postJson } from "../support/stack.js";
 
-const POLL_MS = 500;
+/** 500 ms by default; KEYS_PROPAGATION_POLL_MS=1000 measures the gateway's own default. */
+const POLL_MS = Number(process.env.KEYS_PROPAGATION_POLL_MS ?? 500);
 /** Three polls (a poll in flight, the one that sees the signal, slack for a loaded machine) plus a second. */
 const BOUND_MS = 3 * POLL_MS + 1000;
 const ADMIN_KEY = newKey();
