@@ -16,6 +16,8 @@
  *   /v1beta/{cachedContents,interactions,batches}…, /{v}/projects/{p}/locations/{l}/{cachedContents,interactions,
  *   batchPredictionJobs}…                                                             tenant-owned resources (resources.ts)
  *   POST /v1beta/prompts/{ref}:{method}, POST /v1beta/feedback, /admin/prompts…      prompt templates (prompts/)
+ *   GET/POST /admin/keys, POST /admin/keys/{id}/rotate|revoke                        key lifecycle (keys.ts)
+ *   GET  /admin/tenants                                                              tenants, limits, use (tenants.ts)
  *
  * Model calls decode into a RouteTarget and go to the one pipeline. They are matched by three regular expressions (and
  * the OpenAI surface's two paths, openai/surface.ts) before express sees the request: express's router and request
@@ -52,6 +54,9 @@ import {
 } from "./openai/surface.js";
 import { PROMPT_CALL_PATH, promptCallTarget } from "./prompts/surface.js";
 import { mountPromptRoutes, type PromptSurface } from "./prompts/routes.js";
+import { mountKeyRoutes } from "./keys.js";
+import { mountTenantRoutes, type TenantsView } from "./tenants.js";
+import type { KeyService } from "../keys/service.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -89,6 +94,10 @@ export interface AppOptions {
   resources?: ResourceSurface;
   /** Prompt templates, experiments and feedback (surfaces/prompts/); without it those paths answer 404. */
   prompts?: PromptSurface;
+  /** The key lifecycle's admin API (keys.ts); without it those paths answer 404. */
+  keys?: KeyService;
+  /** `GET /admin/tenants` (tenants.ts); without it that path answers 404. */
+  tenants?: TenantsView;
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -170,6 +179,8 @@ export function createApp(options: AppOptions): RequestListener {
   );
 
   if (options.prompts) mountPromptRoutes(app, options.prompts, adminOnly);
+  if (options.keys) mountKeyRoutes(app, options.keys, adminOnly);
+  if (options.tenants) mountTenantRoutes(app, options.tenants, adminOnly);
 
   // The OpenAI-compatible surface: its model list, and OpenAI-shaped 405/404 for everything else under its prefix.
   app.get(`${OPENAI_PREFIX}/models`, (req, res) =>
