@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 const LAYERS = [
   ["surfaces", "console"],
   ["pipeline"],
-  ["upstream", "route", "store", "accounting", "telemetry", "cache", "quota", "guard", "budget", "prompts"],
+  ["upstream", "route", "store", "accounting", "telemetry", "cache", "quota", "guard", "budget", "prompts", "keys"],
   ["config", "wire", "http"],
 ];
 

@@ -4,15 +4,21 @@
  *
  *   1. without limits (admission skipped),
  *   2. with limits in the in-memory store (one instance),
- *   3. with limits in Redis (a private redis-server on a unix socket, as on Cloud Run with Memorystore it is TCP);
- *   4. the same plus an upstream capacity for the model (GATEWAY_CAPACITY: two more windows, same round trip).
+ *   3. with limits in Redis (a private redis-server on a unix socket, as on Cloud Run with Memorystore it is TCP),
+ *      leased (the default with Redis: decided in memory against leases, quota/leased-windows.ts) and per call
+ *      (GATEWAY_ADMISSION=per-call: one Redis round trip per call);
+ *   4. the same two with Redis 10 ms away (a delaying TCP proxy, 5 ms each way: a store in another zone or region);
+ *   5. leased on a three-primary Redis Cluster (REDIS_CLUSTER=true);
+ *   6. leased with an upstream capacity for the model (GATEWAY_CAPACITY: two more windows).
  *
- * Limits are set high enough that every call is admitted, so the numbers are the cost of deciding, not of refusing.
+ * With leasing, what admission adds should not depend on how far Redis is. Limits are set high enough that every call is admitted, so the numbers are the cost of deciding, not of refusing.
  * Prints p50/p99 latency, what each adds over the run without limits, and gateway CPU per call; writes
  * bench/results/admission-<timestamp>.json. Reported, not asserted.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startDelayProxy } from "../test/support/delay-proxy.js";
+import { startRedisCluster } from "../test/support/redis-cluster.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { fixedRate } from "./load.js";
 import { describeMachine, machineLine } from "./machine.js";
@@ -34,13 +40,21 @@ async function main(): Promise<void> {
   const runtime = prepareRuntime("auto");
   const key = newBenchKey();
   const redis = await startRedisServer();
+  const far = await startDelayProxy(redis.socketPath, 5);
+  const farUrl = `redis://127.0.0.1:${far.port}`;
+  const cluster = await startRedisCluster();
   const emulator: Child = await startEmulatorProcess(runtime);
+  const perCall = { GATEWAY_ADMISSION: "per-call" };
   const variants: { name: string; limits?: Record<string, number>; env?: Record<string, string> }[] = [
     { name: "no limits (admission skipped)" },
     { name: "limits, in-memory store", limits: LIMITS },
-    { name: "limits, Redis (unix socket)", limits: LIMITS, env: { REDIS_URL: redis.socketPath } },
+    { name: "Redis, leased", limits: LIMITS, env: { REDIS_URL: redis.socketPath } },
+    { name: "Redis, per call", limits: LIMITS, env: { REDIS_URL: redis.socketPath, ...perCall } },
+    { name: "Redis 10 ms away, leased", limits: LIMITS, env: { REDIS_URL: farUrl } },
+    { name: "Redis 10 ms away, per call", limits: LIMITS, env: { REDIS_URL: farUrl, ...perCall } },
+    { name: "Redis Cluster (3), leased", limits: LIMITS, env: { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" } },
     {
-      name: "limits + capacity, Redis",
+      name: "Redis + capacity, leased",
       limits: LIMITS,
       env: {
         REDIS_URL: redis.socketPath,
@@ -89,6 +103,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await emulator.stop();
+    await far.close();
+    await cluster.close();
     await redis.close();
   }
   const base = rows[0]!;

@@ -20,7 +20,13 @@ export const PLACEHOLDER = /replace[_-]with[_-]/i;
 export const ALLOW_PLACEHOLDERS_ENV = "GGW_ALLOW_PLACEHOLDERS";
 
 /** Secret ids the program itself owns; the tenants secret id must not collide with them. */
-export const FIXED_SECRET_IDS = ["gateway-admin-key-sha256", "redis-url", "redis-ca", "gmp-config"] as const;
+export const FIXED_SECRET_IDS = [
+  "gateway-admin-key-sha256",
+  "redis-url",
+  "redis-ca",
+  "gmp-config",
+  "gateway-keys",
+] as const;
 
 export class StackConfigError extends Error {
   override name = "StackConfigError";

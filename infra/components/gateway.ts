@@ -84,6 +84,9 @@ export class Gateway extends pulumi.ComponentResource {
       // Enough connections per upstream that the instance's `concurrency` requests never wait for one.
       plain(ENV.UPSTREAM_CONNECTIONS, String(poolFor(cfg.concurrency))),
       ...(args.batchBucket ? [plain(ENV.BATCH_BUCKET, args.batchBucket)] : []),
+      // The name of the secret holding the managed keys (docs/keys.md), not its value: the gateway reads and adds
+      // versions through the API with its own identity.
+      plain(ENV.KEYS_SECRET, secrets.keys.name),
     ];
 
     const secretGrants = [
@@ -92,7 +95,9 @@ export class Gateway extends pulumi.ComponentResource {
       secrets.redisUrl,
       secrets.redisCa,
       secrets.collectorConfig,
-    ].map((ref) => ref.grant);
+    ]
+      .map((ref) => ref.grant)
+      .concat(secrets.keys.grants);
 
     this.service = new gcp.cloudrunv2.Service(
       `gateway-${region}`,

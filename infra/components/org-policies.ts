@@ -5,8 +5,9 @@
  * project-org-policies rule requires these (docs/guardrails.md, "Which guardrail lives where").
  *
  * Constraint names and values from Google's list of organization policy constraints (checked December 2026):
- * iam.disableServiceAccountKeyCreation and compute.skipDefaultNetworkCreation (boolean), gcp.resourceLocations (list,
- * value groups `in:<region>-locations`), run.allowedIngress (list: `is:internal-and-cloud-load-balancing`).
+ * iam.disableServiceAccountKeyCreation, compute.skipDefaultNetworkCreation and storage.publicAccessPrevention (boolean),
+ * gcp.resourceLocations (list, value groups `in:<region>-locations`), run.allowedIngress (list:
+ * `is:internal-and-cloud-load-balancing`). All but run.allowedIngress hold in every environment.
  *
  * They are created right after the project and before any API is enabled: enabling Compute Engine is what would
  * create the default network (the bootstrap also enforces skipDefaultNetworkCreation on the folder, which is what
@@ -43,6 +44,11 @@ export function orgPolicySpecs(args: Omit<OrgPoliciesArgs, "projectId">): OrgPol
     {
       constraint: "compute.skipDefaultNetworkCreation",
       why: "no `default` network with its open SSH/RDP firewall rules; the gateway uses its own VPC",
+      spec: enforce,
+    },
+    {
+      constraint: "storage.publicAccessPrevention",
+      why: "no bucket or object in the project is ever public: batch inputs and outputs are tenants' prompts and answers",
       spec: enforce,
     },
     {

@@ -10,6 +10,9 @@
  *   which stays a Pulumi secret in state.
  * - redis-ca: the instance's server CA certificates (all of them, so a CA rotation keeps working; pitfall 8).
  * - gmp-config: the metrics sidecar's RunMonitoring config (not sensitive; Cloud Run mounts files only from secrets).
+ * - gateway-keys: the managed key records (SHA-256 digests, never a key; docs/keys.md). The gateway itself reads the
+ *   latest version and adds one per change (GATEWAY_KEYS_SECRET), so it is granted secretAccessor and
+ *   secretVersionAdder on this one secret — nothing project-wide, and no version is written or pinned by Pulumi.
  *
  * Each grant waits iamPropagationSeconds after creation before Cloud Run, which checks access at deploy (pitfall 5),
  * is created.
@@ -25,7 +28,7 @@ import type { Cache } from "./cache.js";
 import { childOptions, PORTS, type Context } from "./common.js";
 import type { Identities } from "./identities.js";
 
-const [ADMIN_KEY_SECRET, REDIS_URL_SECRET, REDIS_CA_SECRET, COLLECTOR_CONFIG_SECRET] = FIXED_SECRET_IDS;
+const [ADMIN_KEY_SECRET, REDIS_URL_SECRET, REDIS_CA_SECRET, COLLECTOR_CONFIG_SECRET, KEYS_SECRET] = FIXED_SECRET_IDS;
 
 /** The Managed Service for Prometheus sidecar scrapes the gateway's metrics listener (GATEWAY_METRICS_PORT). */
 export const COLLECTOR_CONFIG = [
@@ -49,6 +52,15 @@ export interface SecretRef {
   readonly grant: gcp.secretmanager.SecretIamMember;
 }
 
+/** A secret the gateway writes at run time: no version from the program; read and add-version grants. */
+export interface WritableSecretRef {
+  readonly secret: gcp.secretmanager.Secret;
+  readonly secretId: string;
+  /** `projects/{project}/secrets/{id}`: what the gateway is told (GATEWAY_KEYS_SECRET). */
+  readonly name: pulumi.Output<string>;
+  readonly grants: readonly gcp.secretmanager.SecretIamMember[];
+}
+
 export interface SecretsArgs {
   identities: Identities;
   cache: Cache;
@@ -60,6 +72,7 @@ export class Secrets extends pulumi.ComponentResource {
   readonly redisUrl: SecretRef;
   readonly redisCa: SecretRef;
   readonly collectorConfig: SecretRef;
+  readonly keys: WritableSecretRef;
 
   constructor(name: string, args: SecretsArgs, ctx: Context, opts?: pulumi.ComponentResourceOptions) {
     super("gemini-gateway:infra:Secrets", name, {}, opts);
@@ -89,7 +102,50 @@ export class Secrets extends pulumi.ComponentResource {
       "telemetry",
       pulumi.output(COLLECTOR_CONFIG),
     );
-    this.registerOutputs({ tenants: this.tenants.secretId, adminKeySha256: this.adminKeySha256.secretId });
+    this.keys = this.writableSecret(ctx, args, KEYS_SECRET, "keys");
+    this.registerOutputs({
+      tenants: this.tenants.secretId,
+      adminKeySha256: this.adminKeySha256.secretId,
+      keys: this.keys.secretId,
+    });
+  }
+
+  /**
+   * A secret the gateway keeps itself: it reads the latest version and adds versions (each change one version, the
+   * versions its history). Two grants on this secret only: secretAccessor (versions.access) and secretVersionAdder
+   * (versions.add). Listing, disabling or destroying versions stays with operators.
+   */
+  private writableSecret(ctx: Context, args: SecretsArgs, secretId: string, purpose: string): WritableSecretRef {
+    const { cfg } = ctx;
+    const secret = new gcp.secretmanager.Secret(
+      secretId,
+      {
+        project: cfg.projectId,
+        secretId,
+        labels: { purpose },
+        replication: { userManaged: { replicas: cfg.regions.map((location) => ({ location })) } },
+        deletionProtection: cfg.deletionProtection,
+      },
+      childOptions(this, ctx),
+    );
+    const grants = (["secretAccessor", "secretVersionAdder"] as const).map(
+      (role) =>
+        new gcp.secretmanager.SecretIamMember(
+          `${secretId}-${role === "secretAccessor" ? "accessor" : "version-adder"}`,
+          {
+            project: cfg.projectId,
+            secretId: secret.secretId,
+            role: `roles/secretmanager.${role}`,
+            member: args.identities.runtime.member,
+          },
+          childOptions(this, ctx, {
+            dependsOn: [args.identities.runtime.account],
+            hooks: { afterCreate: [ctx.iamWait] },
+          }),
+        ),
+    );
+    const name = pulumi.interpolate`projects/${cfg.projectId}/secrets/${secret.secretId}`;
+    return { secret, secretId, name, grants };
   }
 
   /**

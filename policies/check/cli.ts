@@ -12,11 +12,11 @@
  *
  * Exit codes: 0 no mandatory violation · 1 a mandatory violation · 2 bad usage or the program failed to run.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT, runProgram, type StackName } from "../../infra/offline/run.js";
-import { evaluate } from "../lib/evaluate.js";
+import type { StackName } from "../../infra/offline/run.js";
+import { checkStack, hasMandatory } from "./check.js";
 import { promotionMarkdown, renderReport, type CheckResult, type Format } from "./report.js";
 
 const USAGE = `usage: npm run check -- --stack <dev|prod|bootstrap> [--format text|markdown|json] [--program <dir>] [--config <file>]
@@ -64,23 +64,8 @@ async function main(argv: string[]): Promise<number> {
   return hasMandatory(result) ? 1 : 0;
 }
 
-async function check(
-  stack: StackName,
-  program: string | undefined,
-  configFile: string | undefined,
-): Promise<CheckResult> {
-  const run = await runProgram(stack, {
-    ...(program ? { program } : {}),
-    ...(configFile ? { configFile } : {}),
-  });
-  const violations = evaluate(run.resources, packConfig(stack));
-  return { stack, run, violations };
-}
-
-/** The pack's config for a stack (policies/config/<stack>.json), as `pulumi preview --policy-pack-config` takes it. */
-function packConfig(stack: StackName): Record<string, unknown> {
-  const file = resolve(REPO_ROOT, "policies/config", `${stack}.json`);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+function check(stack: StackName, program: string | undefined, configFile: string | undefined): Promise<CheckResult> {
+  return checkStack(stack, { ...(program ? { program } : {}), ...(configFile ? { configFile } : {}) });
 }
 
 function programEntry(dir: string): string | Error {
@@ -91,7 +76,6 @@ function programEntry(dir: string): string | Error {
 
 const isStack = (s: unknown): s is StackName => s === "dev" || s === "prod" || s === "bootstrap";
 const isEnv = (s: unknown): s is "dev" | "prod" => s === "dev" || s === "prod";
-const hasMandatory = (r: CheckResult) => r.violations.some((v) => v.enforcementLevel === "mandatory");
 
 function usage(why: string): number {
   console.error(`${why}\n${USAGE}`);

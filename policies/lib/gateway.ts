@@ -53,6 +53,9 @@ export const GATEWAY_ENV = {
   STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL",
   PROMPTS_DIR: "GATEWAY_PROMPTS_DIR",
   FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS",
+  KEYS_SECRET: "GATEWAY_KEYS_SECRET",
+  SECRET_MANAGER_BASE_URL: "GATEWAY_SECRET_MANAGER_BASE_URL",
+  KEYS_POLL_MS: "GATEWAY_KEYS_POLL_MS",
 } as const;
 
 /** The push endpoint of the budget kill switch (service/src/budget, docs/budget-kill-switch.md). */

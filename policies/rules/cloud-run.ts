@@ -313,8 +313,11 @@ export const cloudRunNoPlaintextSecrets: ResourceGuardrail = {
       allowedNames: {
         type: "array",
         items: { type: "string" },
-        default: [GATEWAY_ENV.ADMIN_KEY_SHA256],
-        description: "Env var names exempt from the name check (their values are not secret, e.g. a SHA-256).",
+        // GATEWAY_KEYS_SECRET holds a secret's resource name (projects/{p}/secrets/{s}), not its value.
+        default: [GATEWAY_ENV.ADMIN_KEY_SHA256, GATEWAY_ENV.KEYS_SECRET],
+        description:
+          "Env var names exempt from the name check (their values are not secret, e.g. a SHA-256, or the name of a " +
+          "Secret Manager secret).",
       },
     },
   },

@@ -233,6 +233,7 @@ const INTERNAL_INGRESS = new Set(["is:internal-and-cloud-load-balancing", "inter
 const REQUIRED_CONSTRAINTS: { constraint: string; prodOnly?: boolean; what: string }[] = [
   { constraint: "iam.disableServiceAccountKeyCreation", what: "enforced" },
   { constraint: "compute.skipDefaultNetworkCreation", what: "enforced" },
+  { constraint: "storage.publicAccessPrevention", what: "enforced" },
   { constraint: "gcp.resourceLocations", what: "allowing only allowed regions" },
   { constraint: "run.allowedIngress", prodOnly: true, what: "allowing only internal-and-cloud-load-balancing" },
 ];
@@ -242,7 +243,8 @@ export const projectOrgPolicies: StackGuardrail = {
   category: "project",
   description:
     "Every project the stack creates carries project-level organization policies (gcp.orgpolicy.Policy, parent " +
-    "projects/<id>): iam.disableServiceAccountKeyCreation and compute.skipDefaultNetworkCreation enforced, " +
+    "projects/<id>): iam.disableServiceAccountKeyCreation, compute.skipDefaultNetworkCreation and " +
+    "storage.publicAccessPrevention enforced, " +
     "gcp.resourceLocations allowing only allowedRegions / allowedMultiRegions (`in:<region>-locations` value groups), " +
     "and in prod run.allowedIngress allowing only internal-and-cloud-load-balancing.",
   rationale:

@@ -49,6 +49,9 @@ import { createExperimentLedger } from "./prompts/experiments.js";
 import { loadAssets } from "./console/assets.js";
 import { createSessionStore } from "./console/session.js";
 import { adminSummary } from "./console/summary.js";
+import { secretManagerClient, secretManagerDocuments, storeDocuments } from "./keys/documents.js";
+import { createKeyService } from "./keys/service.js";
+import { createAdminAuditLog } from "./telemetry/audit.js";
 
 export const USER_AGENT = "gemini-gateway/0.1";
 /** An instance that has not said it is alive for this long no longer counts for the fail-open local share. */
@@ -79,6 +82,8 @@ export interface GatewayParts {
   budgetPushCerts?: Readonly<Record<string, string>> | undefined;
   /** Tests: how long an instance caches label moves and experiment conclusions (default 1 s). */
   promptCacheMs?: number | undefined;
+  /** When the tenants file was written (epoch ms): the creation time shown for its keys; default: start-up. */
+  tenantsFileTime?: number | undefined;
 }
 
 export interface RunningGateway {
@@ -254,7 +259,47 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   void heartbeat();
   const storeProbe = setInterval(() => void heartbeat(), 1000);
   storeProbe.unref();
-  const keyring = createKeyring(parts.tenants);
+  // Keys: the tenants file's, with the managed document's overlay and keys, reloaded without a restart (keys/).
+  const keyDocuments = config.keys.secret
+    ? secretManagerDocuments(
+        config.keys.secret,
+        await secretManagerClient(
+          config.keys.secretManagerBaseUrl ??
+            (config.upstream.kind === "emulator" ? (parts.upstreamBaseUrl ?? config.upstream.baseUrl) : undefined),
+        ),
+      )
+    : storeDocuments(
+        store.kv,
+        store.kind === "redis"
+          ? "the quota store (Redis, every instance)"
+          : "the quota store (in memory, this process only)",
+      );
+  const keyService = createKeyService({
+    tenants: parts.tenants,
+    documents: keyDocuments,
+    kv: store.kv,
+    fileKeys: { label: "tenants file", createdAt: new Date(parts.tenantsFileTime ?? Date.now()).toISOString() },
+    pollMs: config.keys.pollMs,
+    audit: createAdminAuditLog(logger),
+    onError: (err, during) => {
+      if (err instanceof StoreUnavailableError) storeError(err);
+      else logger.error({ err: err.message }, `${during} failed: the last loaded keys stay in force`);
+    },
+    onReload: (revision) => logger.info({ revision, where: keyDocuments.where }, `keys reloaded: revision ${revision}`),
+  });
+  try {
+    await keyService.start();
+  } catch (err) {
+    throw new Error(`cannot read the managed keys from ${keyDocuments.where}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  (config.keys.secret || store.kind === "redis" ? logger.info.bind(logger) : logger.warn.bind(logger))(
+    { where: keyDocuments.where, revision: keyService.revision(), pollMs: config.keys.pollMs },
+    `managed keys live in ${keyDocuments.where}` +
+      (config.keys.secret ? "" : `; set ${ENV.KEYS_SECRET} to keep them in Secret Manager (docs/keys.md)`),
+  );
+  const keyring = createKeyring(keyService);
   const prices = loadPriceTable(config.pricesFile);
   // Tenant-owned resources: the ownership registry lives in the shared store; batch jobs stage in Cloud Storage (in
   // emulator mode, the emulator's own).
@@ -370,6 +415,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       resources: store.resources,
       tenantIds: () => parts.tenants.map((t) => t.id),
     },
+    keys: keyService,
+    tenants: { tenants: parts.tenants, store, models: config.models, keys: keyService },
     models: createModelReads({ keyring, served: config.models, logger }),
     prompts:
       promptRegistry.prompts.size === 0
@@ -450,6 +497,8 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       await Promise.all([...providers.values()].map((p) => p.provider.close()));
       await metricsServer?.close();
       clearInterval(storeProbe);
+      keyService.stop();
+      await keyDocuments.close().catch(() => undefined);
       budgetSwitch?.stop();
       await leases?.drain(); // what this instance leased and did not spend goes back to the fleet
       if (!parts.store) await store.close();

@@ -2,7 +2,7 @@
  * Entry point: configuration → tenants → upstream (Vertex AI, or the emulator) → gateway → signal handling.
  * Wiring only; every decision lives in the modules it calls.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { ConfigError, ENV, loadConfig, type Config } from "./config/env.js";
 import { loadTenantsFile, newKey, parseTenants, sha256Hex, type Tenant } from "./config/tenants.js";
 import { startEmulator, type RunningEmulator } from "./emulator/server.js";
@@ -61,7 +61,8 @@ async function main(): Promise<void> {
     );
   }
 
-  const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl });
+  const tenantsFileTime = config.tenantsFile ? statSync(config.tenantsFile).mtimeMs : undefined;
+  const gateway = await startGateway({ config, tenants, tokens, logger, upstreamBaseUrl, tenantsFileTime });
   const consoleUrl = config.metrics.adminKeySha256 ? `${gateway.url}/console/` : undefined;
   if (devKey) {
     // Printed (not logged as fields) so they are easy to copy; only in emulator mode, where they spend nothing.

@@ -161,10 +161,11 @@ describe("batch jobs", () => {
     expect(await status(ai.batches.get({ name: job.name! }))).toBe(404);
   });
 
-  it("Vertex batch prediction: a JSONL file in the tenant's prefix, results written beside it", async () => {
+  it("Vertex batch prediction: 3 requests in a JSONL file in the tenant's prefix reach SUCCEEDED with 3 predictions; another tenant cannot get, list, cancel or delete the job", async () => {
+    // Vertex takes no inline requests (the SDK refuses them in Vertex mode): the same 3 requests, as a JSONL file.
     const storage = new Storage({ apiEndpoint: stack.emulator.url, projectId: "p" });
-    const lines = ["a", "b"].map((t) =>
-      JSON.stringify({ request: { contents: [{ role: "user", parts: [{ text: t }] }] } }),
+    const lines = ["one", "two", "three"].map((t) =>
+      JSON.stringify({ request: { contents: [{ role: "user", parts: [{ text: `Say ${t}.` }] }] } }),
     );
     await storage.bucket("gateway-batch").file("tenants/acme/in.jsonl").save(lines.join("\n"), { resumable: false });
     const ai = vertexClient(stack.gateway.url, stack.keys.acme);
@@ -172,14 +173,48 @@ describe("batch jobs", () => {
     expect(job.name).toMatch(/^projects\/client-side-project\/locations\/us-central1\/batchPredictionJobs\/\d+$/);
     const done = await settle(
       () => ai.batches.get({ name: job.name! }),
-      (j) => j.state === "JOB_STATE_SUCCEEDED",
+      (j) => j.state === "JOB_STATE_SUCCEEDED" || j.state === "JOB_STATE_FAILED",
     );
-    expect(done.completionStats).toMatchObject({ successfulCount: "2" });
-    // Another tenant may not point a job at acme's files in the gateway's bucket.
-    const theirs = await vertexClient(stack.gateway.url, stack.keys.globex!)
-      .batches.create({ model: MODEL, src: "gs://gateway-batch/tenants/acme/in.jsonl" })
+    expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(done.completionStats).toMatchObject({ successfulCount: "3" });
+    // The predictions: written under the tenant's prefix, one answered line per request.
+    const out = done.outputInfo!.gcsOutputDirectory!;
+    expect(out).toMatch(/^gs:\/\/gateway-batch\/tenants\/acme\/batches\/[^/]+\/output\//);
+    const written = stack.emulator
+      .objects("gateway-batch", out.replace("gs://gateway-batch/", ""))
+      .filter((o) => o.name.endsWith("predictions.jsonl"));
+    expect(written).toHaveLength(1);
+    const predictions = written[0]!.data
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { response?: { candidates?: { content?: { parts?: { text?: string }[] } }[] } });
+    expect(predictions).toHaveLength(3);
+    expect(predictions.every((p) => p.response?.candidates?.[0]?.content?.parts?.[0]?.text)).toBe(true);
+
+    // globex: as if the job did not exist — get, cancel and delete 404, absent from its list.
+    const other = vertexClient(stack.gateway.url, stack.keys.globex!);
+    const upstreamCalls = stack.emulator.stats().requests.total;
+    expect(await status(other.batches.get({ name: job.name! }))).toBe(404);
+    expect(await status(other.batches.cancel({ name: job.name! }))).toBe(404);
+    expect(await status(other.batches.delete({ name: job.name! }))).toBe(404);
+    expect(stack.emulator.stats().requests.total).toBe(upstreamCalls); // refused before any upstream call
+    const listed = [];
+    for await (const j of await other.batches.list()) listed.push(j.name);
+    expect(listed).not.toContain(job.name);
+    const own = [];
+    for await (const j of await ai.batches.list()) own.push(j.name);
+    expect(own).toContain(job.name);
+    // Another tenant may not point a job at acme's files in the gateway's bucket either.
+    const theirs = await other.batches
+      .create({ model: MODEL, src: "gs://gateway-batch/tenants/acme/in.jsonl" })
       .catch((e: ApiError) => e);
     expect((theirs as ApiError).status).toBe(400);
+
+    // Nothing globex did touched it: acme still reads it, then deletes it.
+    expect((await ai.batches.get({ name: job.name! })).state).toBe("JOB_STATE_SUCCEEDED");
+    await ai.batches.delete({ name: job.name! });
+    expect(await status(ai.batches.get({ name: job.name! }))).toBe(404);
   });
 });
 

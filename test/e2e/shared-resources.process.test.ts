@@ -1,7 +1,8 @@
 /**
  * The ownership registry across instances: two real gateway processes share one real redis-server. A cache, an
  * interaction and a batch job made through one instance are used, read and deleted through the other — and another
- * tenant gets 404 from either.
+ * tenant gets 404 from either. And across a restart: what a process made is usable through the process that
+ * replaces it on the same Redis.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ const LONG = "Mangroves shelter crabs, herons and young fish. ".repeat(190);
 let redis: RedisServer;
 let emulator: RunningEmulator;
 let gateways: GatewayProcess[] = [];
+let env: Record<string, string>;
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -34,7 +36,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  const env = {
+  env = {
     GATEWAY_UPSTREAM: "emulator",
     GATEWAY_VERTEX_BASE_URL: emulator.url,
     GATEWAY_TENANTS_FILE: tenants,
@@ -88,5 +90,43 @@ describe("resources made through one gateway instance, used through another", ()
     });
     await b!.batches.delete({ name: job.name! });
     await expect(a!.batches.get({ name: job.name! })).rejects.toMatchObject({ status: 404 });
+  }, 60_000);
+});
+
+describe("a gateway restart", () => {
+  it("leaves a cache and an interaction made through the stopped process usable through its successor on the same Redis", async () => {
+    const first = await spawnGateway(env);
+    const made = developerClient(first.url, acmeKey);
+    const cache = await made.caches.create({ model: MODEL, config: { contents: LONG } });
+    const interaction = await made.interactions.create({ model: MODEL, input: "Name a mangrove bird." });
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const next = await spawnGateway(env);
+    try {
+      const acme = developerClient(next.url, acmeKey);
+      expect((await acme.caches.get({ name: cache.name! })).usageMetadata?.totalTokenCount).toBe(
+        cache.usageMetadata!.totalTokenCount,
+      );
+      const res = await acme.models.generateContent({
+        model: MODEL,
+        contents: "Who lives there?",
+        config: { cachedContent: cache.name! },
+      });
+      expect(res.usageMetadata?.cachedContentTokenCount).toBe(cache.usageMetadata!.totalTokenCount);
+      const continued = await acme.interactions.create({
+        model: MODEL,
+        input: "Another.",
+        previous_interaction_id: interaction.id,
+      });
+      expect(continued.status).toBe("completed");
+      // Ownership came back with the records: globex still gets 404.
+      const globex = developerClient(next.url, globexKey);
+      await expect(globex.caches.get({ name: cache.name! })).rejects.toMatchObject({ status: 404 });
+      await expect(globex.interactions.get(interaction.id)).rejects.toMatchObject({ status: 404 });
+      await acme.caches.delete({ name: cache.name! });
+    } finally {
+      next.child.kill("SIGKILL");
+    }
   }, 60_000);
 });

@@ -16,6 +16,7 @@ import {
   type CapturedResource,
   type ProgramRun,
 } from "../../infra/offline/run.js";
+import { PROVIDER_CONDITIONS, providerConditionProblems } from "../support/plan-checks.js";
 
 const SEED = "replace-with-seed-project-id";
 const email = (id: string) => `serviceAccount:${id}@${SEED}.iam.gserviceaccount.com`;
@@ -68,34 +69,10 @@ describe("bootstrap", () => {
   });
 
   it("pins every provider by repository id and owner id, and each identity to its workflow, event and branch", () => {
-    const conditions = Object.fromEntries(
-      ofType(run, TYPES.poolProvider).map((p) => [
-        p.inputs.workloadIdentityPoolProviderId,
-        String(p.inputs.attributeCondition),
-      ]),
-    );
-    expect(Object.keys(conditions).sort()).toEqual(["dev-apply", "dev-preview", "prod-apply", "prod-preview"]);
-    const ids =
-      "assertion.repository_id == 'REPLACE_WITH_GITHUB_REPOSITORY_ID' && assertion.repository_owner_id == 'REPLACE_WITH_GITHUB_OWNER_ID'";
-    const deploy =
-      "assertion.event_name == 'push' && assertion.ref == 'refs/heads/main' && assertion.job_workflow_ref == " +
-      "'REPLACE_WITH_GITHUB_OWNER/gemini-gateway/.github/workflows/deploy.yml@refs/heads/main'";
-    expect(conditions).toEqual({
-      // pull requests: the pull-request workflow only, and only dev's preview
-      "dev-preview":
-        `${ids} && assertion.event_name == 'pull_request' && assertion.job_workflow_ref.startsWith(` +
-        "'REPLACE_WITH_GITHUB_OWNER/gemini-gateway/.github/workflows/pull-request.yml@refs/pull/')",
-      // prod's preview: the post-merge preview in the deploy workflow, never a pull request's code
-      "prod-preview": `${ids} && ${deploy}`,
-      "dev-apply": `${ids} && ${deploy} && assertion.environment == 'dev'`,
-      "prod-apply": `${ids} && ${deploy} && assertion.environment == 'production'`,
-    });
-    for (const p of ofType(run, TYPES.poolProvider)) {
-      expect(at(p.inputs, "oidc.issuerUri")).toBe("https://token.actions.githubusercontent.com");
-      expect(String(p.inputs.attributeCondition)).not.toMatch(
-        /assertion\.repository ==|assertion\.repository_owner ==|\|\|/,
-      );
-    }
+    // Exactly the four providers, each with exactly its condition (PROVIDER_CONDITIONS), GitHub's issuer, and
+    // neither the repository's or owner's (renamable) name nor `||`.
+    expect(providerConditionProblems(run)).toEqual([]);
+    expect(Object.keys(PROVIDER_CONDITIONS).sort()).toEqual(["dev-apply", "dev-preview", "prod-apply", "prod-preview"]);
   });
 
   it("lets each federated identity become exactly one account", () => {

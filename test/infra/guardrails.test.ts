@@ -169,7 +169,10 @@ describe.each(["dev", "prod"] as StackName[])("guardrails: %s", (stack) => {
     for (const s of ofType(run, TYPES.run)) {
       for (const c of containersOf(s)) {
         for (const env of c.envs ?? []) {
-          if (SECRET_LOOKING.test(env.name)) expect(env.value, env.name).toBeUndefined();
+          // GATEWAY_KEYS_SECRET names a secret (the gateway reads and adds its versions itself); it holds no value.
+          if (env.name === "GATEWAY_KEYS_SECRET") {
+            expect(env.value).toBe(`projects/${run.outputs.projectId}/secrets/gateway-keys`);
+          } else if (SECRET_LOOKING.test(env.name)) expect(env.value, env.name).toBeUndefined();
           if (env.valueSource) expect(env.valueSource.secretKeyRef.version).not.toBe("latest");
         }
       }
@@ -187,8 +190,17 @@ describe.each(["dev", "prod"] as StackName[])("guardrails: %s", (stack) => {
 
   it("grants secret access per secret to the runtime account, replicated in the stack's regions only", () => {
     const secrets = ofType(run, TYPES.secret);
-    const grants = ofType(run, TYPES.secretIam);
+    const all = ofType(run, TYPES.secretIam);
+    const grants = all.filter((g) => g.inputs.role === "roles/secretmanager.secretAccessor");
     expect(grants).toHaveLength(secrets.length);
+    // The one other grant: adding versions to the managed keys' secret (docs/keys.md), on that secret only.
+    expect(all.filter((g) => !grants.includes(g)).map((g) => g.inputs)).toEqual([
+      expect.objectContaining({
+        secretId: "gateway-keys",
+        role: "roles/secretmanager.secretVersionAdder",
+        member: `serviceAccount:ggw-runtime@${run.outputs.projectId}.iam.gserviceaccount.com`,
+      }),
+    ]);
     for (const secret of secrets) {
       const grant = grants.find((g) => g.inputs.secretId === secret.inputs.secretId);
       expect(grant?.inputs, String(secret.inputs.secretId)).toMatchObject({

@@ -39,8 +39,8 @@ const COMMON = {
   "gcp:pubsub/topic:Topic": 2,
   "gcp:pubsub/topicIAMMember:TopicIAMMember": 2,
   "gcp:redis/instance:Instance": 1,
-  "gcp:secretmanager/secret:Secret": 5,
-  "gcp:secretmanager/secretIamMember:SecretIamMember": 5,
+  "gcp:secretmanager/secret:Secret": 6,
+  "gcp:secretmanager/secretIamMember:SecretIamMember": 7,
   "gcp:secretmanager/secretVersion:SecretVersion": 3,
   "gcp:serviceaccount/account:Account": 2, // runtime, budget push (the CI accounts live in the seed project)
   "gcp:serviceaccount/iAMMember:IAMMember": 2, // the deployer's actAs on each
@@ -61,7 +61,7 @@ const INVENTORY = {
     "gcp:compute/subnetwork:Subnetwork": 1,
     "gcp:monitoring/alertPolicy:AlertPolicy": 19,
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 1,
-    "gcp:orgpolicy/policy:Policy": 3,
+    "gcp:orgpolicy/policy:Policy": 4,
   },
   prod: {
     ...COMMON,
@@ -80,7 +80,7 @@ const INVENTORY = {
     "gcp:compute/uRLMap:URLMap": 1,
     "gcp:monitoring/alertPolicy:AlertPolicy": 23, // + the load balancer's 5xx and latency, metrics absence, uptime
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": 2,
-    "gcp:orgpolicy/policy:Policy": 4, // + run.allowedIngress
+    "gcp:orgpolicy/policy:Policy": 5, // + run.allowedIngress
   },
 };
 
@@ -234,6 +234,7 @@ describe("stacks", () => {
       ],
       "gcp:secretmanager/secret:Secret :: gateway-tenants": secretPaths,
       "gcp:secretmanager/secret:Secret :: gateway-admin-key-sha256": secretPaths,
+      "gcp:secretmanager/secret:Secret :: gateway-keys": secretPaths,
       "gcp:secretmanager/secret:Secret :: redis-url": secretPaths,
       "gcp:secretmanager/secret:Secret :: redis-ca": secretPaths,
       "gcp:secretmanager/secret:Secret :: gmp-config": secretPaths,

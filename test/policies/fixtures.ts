@@ -81,6 +81,7 @@ export function referenceStack(env: Env = "prod"): EvaluateResource[] {
     ...[
       ["iam.disableServiceAccountKeyCreation", { rules: [{ enforce: "TRUE" }] }],
       ["compute.skipDefaultNetworkCreation", { rules: [{ enforce: "TRUE" }] }],
+      ["storage.publicAccessPrevention", { rules: [{ enforce: "TRUE" }] }],
       [
         "gcp.resourceLocations",
         { rules: [{ values: { allowedValues: ["in:us-central1-locations", "in:us-east4-locations"] } }] },

@@ -62,6 +62,9 @@ export const ENV = {
   STORAGE_BASE_URL: "GATEWAY_STORAGE_BASE_URL", // Cloud Storage JSON API endpoint override (the emulator's, in tests)
   PROMPTS_DIR: "GATEWAY_PROMPTS_DIR", // the prompts folder (docs/prompts.md); npm start / the image use ./prompts
   FEEDBACK_WINDOW_SECONDS: "GATEWAY_FEEDBACK_WINDOW_SECONDS", // how long after a prompt call its feedback is taken
+  KEYS_SECRET: "GATEWAY_KEYS_SECRET", // projects/{p}/secrets/{s}: managed key records (hashes), a version per change
+  SECRET_MANAGER_BASE_URL: "GATEWAY_SECRET_MANAGER_BASE_URL", // Secret Manager endpoint override (the emulator's)
+  KEYS_POLL_MS: "GATEWAY_KEYS_POLL_MS", // how often an instance checks whether the keys changed
 } as const;
 
 /** Models served unless GATEWAY_MODELS says otherwise: the current Gemini family and gemini-embedding-001. */
@@ -153,6 +156,15 @@ const EnvSchema = z
     [ENV.STORAGE_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
     [ENV.PROMPTS_DIR]: z.string().min(1).optional(),
     [ENV.FEEDBACK_WINDOW_SECONDS]: int(60, 90 * 86_400).default(7 * 86_400),
+    [ENV.KEYS_SECRET]: z
+      .string()
+      .regex(
+        /^projects\/[a-z0-9-]{1,63}\/secrets\/[A-Za-z0-9_-]{1,255}$/,
+        "must be a Secret Manager secret name: projects/{project}/secrets/{secret}",
+      )
+      .optional(),
+    [ENV.SECRET_MANAGER_BASE_URL]: z.url({ protocol: /^https?$/ }).optional(),
+    [ENV.KEYS_POLL_MS]: int(100, 60_000).default(1_000),
   })
   .superRefine((env, ctx) => {
     if (env[ENV.REDIS_CLUSTER] && !/^rediss?:\/\//.test(env[ENV.REDIS_URL] ?? "")) {
@@ -268,6 +280,16 @@ export interface Config {
   readonly prompts: { readonly dir: string | undefined; readonly feedbackWindowSeconds: number };
   /** The operator console: how long a login lasts (its session's TTL in the store and the cookie's Max-Age). */
   readonly console: { readonly sessionTtlSeconds: number };
+  /**
+   * Managed keys (docs/keys.md): the Secret Manager secret holding them (undefined: the quota store holds them), its
+   * endpoint override (the emulator's; in emulator mode the embedded or configured emulator by default), and how often
+   * an instance checks for changes.
+   */
+  readonly keys: {
+    readonly secret: string | undefined;
+    readonly secretManagerBaseUrl: string | undefined;
+    readonly pollMs: number;
+  };
   /** The budget kill switch (POST /internal/budget-alerts); undefined when not configured (the endpoint is 404). */
   readonly budget:
     | {
@@ -369,6 +391,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     prompts: { dir: e[ENV.PROMPTS_DIR], feedbackWindowSeconds: e[ENV.FEEDBACK_WINDOW_SECONDS] },
     console: { sessionTtlSeconds: e[ENV.CONSOLE_SESSION_TTL_SECONDS] },
+    keys: {
+      secret: e[ENV.KEYS_SECRET],
+      secretManagerBaseUrl: e[ENV.SECRET_MANAGER_BASE_URL]?.replace(/\/+$/, ""),
+      pollMs: e[ENV.KEYS_POLL_MS],
+    },
     budget: budgetOf(e[ENV.BUDGET_PUSH_AUDIENCE], e[ENV.BUDGET_PUSH_SERVICE_ACCOUNT], {
       batchThreshold: e[ENV.BUDGET_BATCH_THRESHOLD],
       allowlist: e[ENV.BUDGET_ALLOWLIST] ?? [],

@@ -8,6 +8,7 @@
  *   /{v1|v1beta1}/projects/{p}/locations/{l}/interactions[/{id}[/cancel]]              POST, GET, DELETE
  *   /{v1|v1beta1}/projects/{p}/locations/{l}/batchPredictionJobs[/{id}[:cancel]]       POST, GET, DELETE
  *   /storage/v1/…, /upload/storage/v1/…, /download/storage/v1/…                        Cloud Storage JSON API
+ *   /v1/projects/{p}/secrets…                                                          Secret Manager subset (secrets.ts)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
@@ -18,12 +19,14 @@ import { InteractionStore, interactionView, type InteractionRecord } from "./int
 import { checkAuth } from "./routes.js";
 import type { EmulatorState } from "./state.js";
 import { ObjectStore } from "./storage.js";
+import { SecretStore } from "./secrets.js";
 
 export interface ResourceState {
   caches: CacheStore;
   interactions: InteractionStore;
   batches: BatchStore;
   storage: ObjectStore;
+  secrets: SecretStore;
 }
 
 /** Ids unique across emulator processes (two regions in one test must not hand out the same id), then a counter. */
@@ -43,6 +46,7 @@ export function createResourceState(settings: () => EmulatorState["settings"]): 
   };
   return {
     storage,
+    secrets: new SecretStore(),
     caches: new CacheStore(idSource(true)),
     interactions: new InteractionStore(idSource(false), s),
     batches: new BatchStore(idSource(true), storage, s),
@@ -54,6 +58,7 @@ export function clearResources(r: ResourceState): void {
   r.interactions.clear();
   r.batches.clear();
   r.storage.clear();
+  r.secrets.clear();
 }
 
 const LOCATION =
@@ -71,8 +76,9 @@ export function handleResource(
     path.startsWith("/storage/v1/") ||
     path.startsWith("/upload/storage/v1/") ||
     path.startsWith("/download/storage/v1/");
-  const m = storage ? null : LOCATION.exec(path);
-  if (!storage && !m) return false;
+  const secrets = !storage && SecretStore.owns(path);
+  const m = storage || secrets ? null : LOCATION.exec(path);
+  if (!storage && !secrets && !m) return false;
   const call = startCall(state, req, res);
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
@@ -81,6 +87,11 @@ export function handleResource(
     const body = Buffer.concat(chunks);
     call.body = body.length > 64 * 1024 ? `(${body.length} bytes)` : body.toString("utf8");
     try {
+      if (secrets) {
+        state.resources.secrets.handle(req, res, path, new URLSearchParams(query), body);
+        finishCall(call, res.statusCode);
+        return;
+      }
       if (storage) {
         if (!state.resources.storage.handle(req, res, path, new URLSearchParams(query), body)) {
           failCall(call, errors.notFound(path));

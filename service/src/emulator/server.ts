@@ -33,6 +33,8 @@ export interface RunningEmulator {
   resetResources(): void;
   /** Cloud Storage objects under a prefix (as the JSON API lists them), with their bytes. */
   objects(bucket: string, prefix?: string): { name: string; data: Buffer }[];
+  /** Every version of a Secret Manager secret (`projects/{p}/secrets/{s}`), oldest first. */
+  secretVersions(name: string): Buffer[];
   /** Closes the server and every open socket, also mid-stream. */
   close(): Promise<void>;
 }
@@ -145,6 +147,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     resetResources: () => clearResources(state.resources),
     objects: (bucket, prefix = "") =>
       state.resources.storage.list(bucket, prefix).map((o) => ({ name: o.name, data: o.data })),
+    secretVersions: (name) => state.resources.secrets.versions(name),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Tenant } from "../config/tenants.js";
+import type { KeyEntry, KeyIndex } from "../keys/service.js";
 import { errors } from "../wire/errors.js";
 
 export interface Identity {
@@ -19,23 +20,48 @@ export interface Keyring {
   authenticate(headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): Identity;
 }
 
-export function createKeyring(tenants: readonly Tenant[]): Keyring {
-  const byDigest = new Map<string, { tenant: Tenant; digest: Buffer }>();
-  for (const tenant of tenants) {
-    for (const hex of tenant.keySha256) byDigest.set(hex, { tenant, digest: Buffer.from(hex, "hex") });
-  }
+/**
+ * Where the keyring looks keys up: the key service's current index (swapped whole on reload, keys/service.ts), and
+ * what to call after a key was accepted (last use, throttled there).
+ */
+export interface KeySource {
+  index(): KeyIndex;
+  noteUse?(keyId: string): void;
+}
+
+/**
+ * A keyring over the tenants file's keys alone (tests, tools), or over a key service's live index. Per call: one
+ * SHA-256, one map lookup, a constant-time comparison and one comparison of the expiry with the clock.
+ */
+export function createKeyring(source: readonly Tenant[] | KeySource, now: () => number = Date.now): Keyring {
+  const keys: KeySource = isSource(source) ? source : { index: () => fileIndex };
+  const fileIndex: KeyIndex = isSource(source) ? new Map() : indexOfTenants(source);
   return {
     authenticate(headers, rawHeaders) {
       if (rawHeaders) refuseRepeatedKeyHeaders(rawHeaders);
       const key = presentedKey(headers);
       if (!key) throw errors.missingKey();
       const digest = createHash("sha256").update(key).digest();
-      const hex = digest.toString("hex");
-      const entry = byDigest.get(hex);
-      if (!entry || !timingSafeEqual(entry.digest, digest)) throw errors.unknownKey();
-      return { tenant: entry.tenant, keyId: hex.slice(0, 12) };
+      const entry = keys.index().get(digest.toString("hex"));
+      if (!entry || !timingSafeEqual(entry.digest, digest) || entry.expiresAtMs <= now()) throw errors.unknownKey();
+      keys.noteUse?.(entry.keyId);
+      return { tenant: entry.tenant, keyId: entry.keyId };
     },
   };
+}
+
+function isSource(source: readonly Tenant[] | KeySource): source is KeySource {
+  return !Array.isArray(source);
+}
+
+function indexOfTenants(tenants: readonly Tenant[]): KeyIndex {
+  const byDigest = new Map<string, KeyEntry>();
+  for (const tenant of tenants) {
+    for (const hex of tenant.keySha256) {
+      byDigest.set(hex, { tenant, keyId: hex.slice(0, 12), digest: Buffer.from(hex, "hex"), expiresAtMs: Infinity });
+    }
+  }
+  return byDigest;
 }
 
 function presentedKey(headers: IncomingHttpHeaders): string | undefined {

@@ -22,6 +22,8 @@
  *   /v1beta/{cachedContents,interactions,batches}…, /{v}/projects/{p}/locations/{l}/{cachedContents,interactions,
  *   batchPredictionJobs}…                                                             tenant-owned resources (resources.ts)
  *   POST /v1beta/prompts/{ref}:{method}, POST /v1beta/feedback, /admin/prompts…      prompt templates (prompts/)
+ *   GET/POST /admin/keys, POST /admin/keys/{id}/rotate|revoke                        key lifecycle (keys.ts)
+ *   GET  /admin/tenants                                                              tenants, limits, use (tenants.ts)
  *
  * "admin key only" (adminOnly): the admin key as `Authorization: Bearer`, or a console session cookie — with the
  * session's CSRF token in `x-csrf-token` on anything but GET/HEAD (console/admin-auth.ts). `res.locals.adminActor` then
@@ -69,6 +71,9 @@ import {
 } from "./openai/surface.js";
 import { PROMPT_CALL_PATH, promptCallTarget } from "./prompts/surface.js";
 import { mountPromptRoutes, type PromptSurface } from "./prompts/routes.js";
+import { mountKeyRoutes } from "./keys.js";
+import { mountTenantRoutes, type TenantsView } from "./tenants.js";
+import type { KeyService } from "../keys/service.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -114,6 +119,10 @@ export interface AppOptions {
     resources: ResourceRegistry;
     tenantIds: () => readonly string[];
   };
+  /** The key lifecycle's admin API (keys.ts); without it those paths answer 404. */
+  keys?: KeyService;
+  /** `GET /admin/tenants` (tenants.ts); without it that path answers 404. */
+  tenants?: TenantsView;
 }
 
 export function createApp(options: AppOptions): RequestListener {
@@ -250,6 +259,8 @@ export function createApp(options: AppOptions): RequestListener {
   }
 
   if (options.prompts) mountPromptRoutes(app, options.prompts, adminOnly);
+  if (options.keys) mountKeyRoutes(app, options.keys, adminOnly);
+  if (options.tenants) mountTenantRoutes(app, options.tenants, adminOnly);
 
   // The OpenAI-compatible surface: its model list, and OpenAI-shaped 405/404 for everything else under its prefix.
   app.get(`${OPENAI_PREFIX}/models`, (req, res) =>

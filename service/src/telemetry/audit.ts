@@ -95,6 +95,45 @@ export function createAuditLog(logger: Logger, project: string): AuditLog {
   };
 }
 
+/** An administrative change (a key created, rotated, revoked): who did what to which key of which tenant. */
+export interface AdminAuditEvent {
+  /** `admin-key`, or the console session's actor. */
+  actor: string;
+  /** e.g. `key.create`, `key.rotate`, `key.revoke`. */
+  action: string;
+  tenant?: string;
+  keyId?: string;
+  previousKeyId?: string;
+  expiresAt?: string | null;
+}
+
+export type AdminAuditLog = (event: AdminAuditEvent) => void;
+
+/**
+ * Audit records of administrative changes, beside the calls' own (same label, same destination, whatever LOG_LEVEL
+ * says). Ids and names only: a key's secret is never passed here, so it cannot be written.
+ */
+export function createAdminAuditLog(logger: Logger): AdminAuditLog {
+  const destination = destinationOf(logger);
+  return (e) => {
+    destination.write(
+      JSON.stringify({
+        severity: "NOTICE",
+        time: new Date().toISOString(),
+        "logging.googleapis.com/labels": LABELS,
+        admin: true,
+        actor: e.actor,
+        action: e.action,
+        tenant: e.tenant,
+        keyId: e.keyId,
+        previousKeyId: e.previousKeyId,
+        expiresAt: e.expiresAt,
+        message: `admin ${e.action} by ${e.actor}`,
+      }) + "\n",
+    );
+  };
+}
+
 /**
  * SHA-256 of the normalized prompt: system instruction and contents, one line per text part as `role: text`
  * (Unicode NFC, whitespace runs collapsed, trimmed); other parts by kind and MIME type. Two requests that say the

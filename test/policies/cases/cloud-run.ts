@@ -216,6 +216,10 @@ export const cloudRunCases: RuleCases[] = [
         config: { allowedNames: ["GATEWAY_ADMIN_KEY_SHA256", "PUBLIC_KEY_ID"] },
         mutate: (rs) => setEnv(rs, "PUBLIC_KEY_ID", "key-1"),
       },
+      {
+        title: "GATEWAY_KEYS_SECRET names a secret (exempt by default): the gateway reads its versions itself",
+        mutate: (rs) => setEnv(rs, "GATEWAY_KEYS_SECRET", "projects/p/secrets/gateway-keys"),
+      },
     ],
     violating: [
       {
@@ -228,6 +232,12 @@ export const cloudRunCases: RuleCases[] = [
         title: "a secret-named variable computed from an output (still a plain env var)",
         mutate: (rs) => setEnv(rs, "REDIS_PASSWORD", UNKNOWN_VALUE),
         message: /REDIS_PASSWORD/,
+      },
+      {
+        title: "GATEWAY_KEYS_SECRET with a literal value once it is no longer exempt",
+        config: { allowedNames: ["GATEWAY_ADMIN_KEY_SHA256"] },
+        mutate: (rs) => setEnv(rs, "GATEWAY_KEYS_SECRET", "projects/p/secrets/gateway-keys"),
+        message: /GATEWAY_KEYS_SECRET/,
       },
       {
         title: "REDIS_URL with the AUTH string inline",

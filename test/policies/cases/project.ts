@@ -150,7 +150,7 @@ export const projectCases: RuleCases[] = [
   {
     rule: "project-org-policies",
     compliant: [
-      { title: "prod: the four constraints, run.allowedIngress included" },
+      { title: "prod: the five constraints, run.allowedIngress included" },
       { env: "dev", title: "dev: no run.allowedIngress (ingress ALL behind IAM)" },
       {
         title: "a multi-region value group that is allowed",
@@ -173,6 +173,20 @@ export const projectCases: RuleCases[] = [
           set(resource(rs, "org-policy-compute.skipDefaultNetworkCreation"), "spec", { rules: [{ enforce: "FALSE" }] }),
         message: /is not enforced/,
         resource: "org-policy-compute.skipDefaultNetworkCreation",
+      },
+      {
+        env: "dev",
+        title: "dev without public access prevention (it holds in every environment)",
+        mutate: (rs) => remove(rs, "org-policy-storage.publicAccessPrevention"),
+        message: /no organization policy storage\.publicAccessPrevention/,
+        resource: "project",
+      },
+      {
+        title: "public access prevention not enforced",
+        mutate: (rs) =>
+          set(resource(rs, "org-policy-storage.publicAccessPrevention"), "spec", { rules: [{ enforce: "FALSE" }] }),
+        message: /is not enforced/,
+        resource: "org-policy-storage.publicAccessPrevention",
       },
       {
         title: "locations outside allowedRegions",
