@@ -255,6 +255,29 @@ describe("logged in", () => {
       expect(Number(await feature.getAttribute("data-value"))).toBe(usage.tenants.acme!.features["support-bot"]!.usd);
     }
     expect(usageNonZero(await page.textContent("[data-testid=tenant][data-tenant=acme]"))).toBe(true);
+    // Limits and how close acme is to them, as /admin/tenants reads them from the shared windows and counters.
+    const view = await adminJson<{
+      tenants: {
+        id: string;
+        limits: Record<string, number> | null;
+        used: Record<string, number>;
+        keys: { active: number };
+      }[];
+    }>("/admin/tenants");
+    const acmeView = view.tenants.find((t) => t.id === "acme")!;
+    expect(Object.keys(acmeView.limits!).sort()).toEqual(["requestsPerDay", "usdPerDay"]);
+    for (const [limit, value] of Object.entries(acmeView.limits!)) {
+      const meter = page.locator(
+        `[data-testid=tenant][data-tenant=acme] [data-testid=limit][data-limit=${limit}] [role=meter]`,
+      );
+      expect(Number(await meter.getAttribute("aria-valuemax")), limit).toBe(value);
+      expect(Number(await meter.getAttribute("aria-valuenow")), limit).toBe(acmeView.used[limit] ?? 0);
+    }
+    expect(acmeView.used.requestsPerDay).toBeGreaterThan(0);
+    // Its key from the tenants file, listed with its actions.
+    const keyRows = page.locator("[data-testid=tenant][data-tenant=acme] [data-testid=key]");
+    expect(await keyRows.count()).toBe(acmeView.keys.active);
+    expect(await keyRows.first().locator("[data-testid=key-rotate]").count()).toBe(1);
     expect(session.problems).toEqual([]);
     await screenshot(page, "tenants");
   });
