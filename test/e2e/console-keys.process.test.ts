@@ -150,6 +150,21 @@ describe("keys in the console", () => {
     await screenshot(page, "key-revoked");
   });
 
+  it("each change is an audit record naming the console session as its actor (never the session id)", async () => {
+    const { actor } = await inPage<{ actor: string }>(session.page, `fetch("/console/session").then((r) => r.json())`);
+    expect(actor).toMatch(/^console:[0-9a-f]{8}$/);
+    const records = gateways[0]!.lines
+      .filter((l) => l.includes('"admin":true'))
+      .map((l) => JSON.parse(l) as { actor: string; action: string; keyId: string });
+    expect(records.map((r) => [r.action, r.keyId, r.actor])).toEqual([
+      ["key.create", first.id, actor],
+      ["key.rotate", second.id, actor],
+      ["key.revoke", first.id, actor],
+    ]);
+    const [cookie] = (await session.context.cookies()).filter((c) => c.name === "ggw_console");
+    expect(gateways[0]!.lines.join("\n")).not.toContain(cookie!.value);
+  });
+
   it("the secrets appear in no log line, no metric and no value in the store", async () => {
     const secrets = [first.secret, second.secret];
     for (const g of gateways) for (const s of secrets) expect(g.lines.join("\n")).not.toContain(s);
