@@ -20,6 +20,21 @@ describe("start-up", () => {
       const key = g.lines.join("\n").match(/Development key \(tenant "dev", all models\): (ggw_\S+)/)?.[1];
       expect(key).toBeDefined();
       expect(g.lines.some((l) => l.includes("UPSTREAM IS THE GEMINI EMULATOR"))).toBe(true);
+      // The console comes first in what it prints, with a development admin key that logs in.
+      const printed = g.lines.filter((l) => l.trim() && !l.startsWith("{"));
+      const consoleLine =
+        /^ {2}Console: (http:\/\/\S+\/console\/) +\(log in with the development admin key: (ggw_\S+)\)$/.exec(
+          printed[0] ?? "",
+        );
+      expect(consoleLine?.[1]).toBe(`${g.url}/console/`);
+      const login = await fetch(`${g.url}/console/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `key=${encodeURIComponent(consoleLine![2]!)}`,
+        redirect: "manual",
+      });
+      expect(login.status).toBe(303);
+      expect(login.headers.get("set-cookie")).toMatch(/^ggw_console=[A-Za-z0-9_-]{43}; /);
       const res = await fetch(`${g.url}/v1beta/models/gemini-2.5-pro:generateContent`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-goog-api-key": key! },
