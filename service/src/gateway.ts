@@ -409,6 +409,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
         adminSummary({
           registry: metrics.registry,
           circuits: () => router.states(),
+          coolingDown: () => router.coolingDown(),
           coolDownMs: upstreams.breaker.halfOpenAfterMs,
           startedAt,
         }),

@@ -156,7 +156,9 @@ describe("the admin summary", () => {
       registry,
       circuits: () => ({ "default|m": "open" }),
       coolDownMs: 10_000,
+      coolingDown: () => ({ default: 64_500 }),
       startedAt: 0,
+      now: () => 60_000,
     });
     expect(s.requests).toEqual({ total: 10, byClass: { "2xx": 8, "5xx": 2 }, bySurface: { gemini: 8, openai: 2 } });
     expect(s.errors).toMatchObject({ clientErrors: 0, serverErrors: 2 });
@@ -166,5 +168,8 @@ describe("the admin summary", () => {
     expect(s.upstreamCalls).toEqual({ "vertex us-central1": { calls: 2, byOutcome: { ok: 1, server_error: 1 } } });
     expect(s.circuits).toEqual([{ upstream: "default", model: "m", state: "open" }]);
     expect(s.coolDownSeconds).toBe(10);
+    expect(s.coolingDown).toEqual([
+      { upstream: "default", until: new Date(64_500).toISOString(), remainingSeconds: 5 },
+    ]);
   });
 });

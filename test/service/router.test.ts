@@ -310,6 +310,11 @@ describe("router: where and when the next attempt goes", () => {
     expect([second.provider.id, second.attempts]).toEqual(["eu", 1]); // us is cooling: start at eu
     expect(us.sent).toHaveLength(1);
     expect(sleeps).toEqual([]);
+    // What /admin/summary and the console show: us cools for the 2 s it asked for.
+    const cooling = router.coolingDown();
+    expect(Object.keys(cooling)).toEqual(["us"]);
+    expect(cooling.us! - Date.now()).toBeGreaterThan(1000);
+    expect(cooling.us! - Date.now()).toBeLessThanOrEqual(2000);
   });
 
   it("waits out an upstream's RetryInfo before trying it again", async () => {

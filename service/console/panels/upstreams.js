@@ -44,6 +44,16 @@ export async function refresh() {
           })),
         )
       : el("p", { class: "note", "data-testid": "no-circuits" }, "No circuits yet: no upstream calls since start."),
+    el("h3", {}, "Cooling down (the upstream asked for a pause: Retry-After or RetryInfo)"),
+    summary.coolingDown.length
+      ? table(
+          ["upstream", "until", { value: "seconds left", class: "num" }],
+          summary.coolingDown.map((c) => ({
+            attrs: { "data-testid": "cooling", "data-upstream": c.upstream },
+            cells: [c.upstream, fmt.time(c.until), { value: fmt.int(c.remainingSeconds), class: "num" }],
+          })),
+        )
+      : el("p", { class: "note" }, "None: every upstream takes new calls."),
     el("h3", {}, "Upstream calls (this instance, last attempt of each call)"),
     table(
       ["provider region", { value: "calls", class: "num" }, ...outcomes.map((o) => ({ value: o, class: "num" }))],

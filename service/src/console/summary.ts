@@ -15,6 +15,8 @@ export interface SummaryInputs {
   circuits: () => Record<string, string>;
   /** How long an open circuit waits before a probe call (the breaker's cool-down). */
   coolDownMs: number;
+  /** Upstreams cooling after a Retry-After / RetryInfo: id → when it ends (epoch ms) (router.coolingDown()). */
+  coolingDown?: () => Record<string, number>;
   startedAt: number;
   now?: () => number;
 }
@@ -33,6 +35,8 @@ export interface AdminSummary {
   retries: Record<string, { total: number; byReason: Record<string, number> }>;
   circuits: { upstream: string; model: string; state: string }[];
   coolDownSeconds: number;
+  /** Upstreams no new call starts at until the time they asked for (429/503 with Retry-After or RetryInfo). */
+  coolingDown: { upstream: string; until: string; remainingSeconds: number }[];
 }
 
 interface MetricValue {
@@ -121,5 +125,10 @@ export async function adminSummary(inputs: SummaryInputs): Promise<AdminSummary>
       return { upstream: key.slice(0, bar), model: key.slice(bar + 1), state };
     }),
     coolDownSeconds: inputs.coolDownMs / 1000,
+    coolingDown: Object.entries(inputs.coolingDown?.() ?? {}).map(([upstream, until]) => ({
+      upstream,
+      until: new Date(until).toISOString(),
+      remainingSeconds: Math.max(0, Math.ceil((until - now) / 1000)),
+    })),
   };
 }

@@ -244,6 +244,8 @@ export function createRouter(o: RouterOptions) {
 
     /** Breaker states for /readyz and the circuit metric: `upstream|model` → state. */
     states: breakers.states,
+    /** Upstreams cooling after a Retry-After / RetryInfo: id → when it ends (epoch ms). */
+    coolingDown: () => cooldowns.active(now()),
   };
 }
 

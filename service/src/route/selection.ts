@@ -14,12 +14,15 @@
 export interface Cooldowns {
   until(id: string): number;
   cool(id: string, untilMs: number): void;
+  /** The upstreams still cooling at `nowMs`, with when each cool-down ends (for the console and /admin/summary). */
+  active(nowMs: number): Record<string, number>;
 }
 
 export function createCooldowns(): Cooldowns {
   const until = new Map<string, number>();
   return {
     until: (id) => until.get(id) ?? 0,
+    active: (nowMs) => Object.fromEntries([...until].filter(([, end]) => end > nowMs)),
     cool(id, untilMs) {
       until.set(id, Math.max(until.get(id) ?? 0, untilMs));
     },
