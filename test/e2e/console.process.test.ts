@@ -184,7 +184,7 @@ describe("without a session", () => {
 
 describe("logged in", () => {
   beforeAll(async () => {
-    session = await logIn(browser, gateway.url, adminKey);
+    session = await logIn(browser, gateway.url, adminKey, "login");
   }, 60_000);
 
   it("the session cookie is httpOnly, SameSite=Strict, expires with the session; Secure when the client used https", async () => {

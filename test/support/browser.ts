@@ -46,8 +46,11 @@ export interface ConsolePage {
   problems: string[];
 }
 
-/** A new cookie jar, logged in through the login form with `adminKey`; lands on the overview. */
-export async function logIn(browser: Browser, baseUrl: string, adminKey: string): Promise<ConsolePage> {
+/**
+ * A new cookie jar, logged in through the login form with `adminKey`; lands on the overview. `shot`: a screenshot of
+ * the filled-in login form under that name.
+ */
+export async function logIn(browser: Browser, baseUrl: string, adminKey: string, shot?: string): Promise<ConsolePage> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
   const problems: string[] = [];
@@ -59,6 +62,7 @@ export async function logIn(browser: Browser, baseUrl: string, adminKey: string)
   await page.goto(`${baseUrl}/console/`);
   await page.waitForURL(`${baseUrl}/console/login`);
   await page.fill("#key", adminKey);
+  if (shot) await screenshot(page, shot);
   await Promise.all([page.waitForURL(`${baseUrl}/console/`), page.click("button[type=submit]")]);
   await refreshed(page);
   return { context, page, problems };
