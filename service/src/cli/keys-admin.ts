@@ -3,19 +3,10 @@
  * arguments). Plain fetch against `--url`; errors print the gateway's own message (Google's envelope) and exit 1.
  */
 
+import type { KeyRecord } from "../keys/records.js";
+
 export const ADMIN_COMMANDS = ["list", "create", "rotate", "revoke"] as const;
 type AdminCommand = (typeof ADMIN_COMMANDS)[number];
-
-interface KeyRecord {
-  id: string;
-  tenant: string;
-  label: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  state: string;
-  source: string;
-}
 
 interface Options {
   url: string;

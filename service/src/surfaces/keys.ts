@@ -10,7 +10,7 @@
  * Bad input is a 400 naming the field, an unknown tenant or key a 404; nothing a client sends makes a 5xx.
  */
 import type { Express, Request, Response } from "express";
-import { readBody } from "../http/read-body.js";
+import { readAdminJson } from "../http/admin-body.js";
 import { writeError, writeJson } from "../http/write.js";
 import { KEY_ID, KeyOperationError } from "../keys/records.js";
 import { KeysBusyError, type KeyService } from "../keys/service.js";
@@ -18,7 +18,6 @@ import { StoreUnavailableError } from "../store/store.js";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
 import type { AdminOnly } from "./prompts/routes.js";
 
-const SMALL_BODY = { maxBytes: 16 * 1024, timeoutMs: 10_000, maxJsonValues: 1_000 } as const;
 const ENABLE_ADMIN = "set GATEWAY_ADMIN_KEY_SHA256 to enable it";
 const TENANT_ID = /^[a-z][a-z0-9_-]{0,62}$/;
 const MAX_LABEL = 200;
@@ -63,7 +62,7 @@ export function mountKeyRoutes(app: Express, keys: KeyService, adminOnly: AdminO
     adminOnly(
       ENABLE_ADMIN,
       guarded(async (req, res) => {
-        const body = await jsonBody(req);
+        const body = await readAdminJson(req);
         onlyFields(body, ["tenant", "label", "expiresAt"]);
         const { tenant, expiresAt } = body;
         if (typeof tenant !== "string" || !TENANT_ID.test(tenant)) {
@@ -89,7 +88,7 @@ export function mountKeyRoutes(app: Express, keys: KeyService, adminOnly: AdminO
       ENABLE_ADMIN,
       guarded(async (req, res) => {
         const id = idOf(req);
-        const body = await jsonBody(req, true);
+        const body = await readAdminJson(req, true);
         onlyFields(body, ["overlapSeconds", "label"]);
         const overlap = body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS;
         if (typeof overlap !== "number" || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_OVERLAP_SECONDS) {
@@ -111,7 +110,7 @@ export function mountKeyRoutes(app: Express, keys: KeyService, adminOnly: AdminO
       guarded(async (req, res) => {
         const id = idOf(req);
         // A body is not needed; one that is sent must still be a JSON object (or empty).
-        onlyFields(await jsonBody(req, true), []);
+        onlyFields(await readAdminJson(req, true), []);
         writeJson(res, 200, await keys.revoke(actorOf(res), id));
       }),
     ),
@@ -145,21 +144,6 @@ function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): 
         (allowed.length ? `; allowed: ${allowed.join(", ")}.` : ": this request takes no body."),
     );
   }
-}
-
-async function jsonBody(req: Request, emptyAllowed = false): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, SMALL_BODY);
-  if (emptyAllowed && raw.length === 0) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString("utf8"));
-  } catch (e) {
-    throw errors.invalidJson(e instanceof Error ? e.message : "The body is not JSON.");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw errors.invalidArgument("The body must be a JSON object.");
-  }
-  return body as Record<string, unknown>;
 }
 
 function asGatewayError(err: unknown): GatewayError {

@@ -11,9 +11,8 @@
  *
  * Template text never leaves the gateway through these paths (it is in the repository for those who review it).
  */
-import type { IncomingMessage } from "node:http";
 import type { Express, Request, Response } from "express";
-import { readBody } from "../../http/read-body.js";
+import { readAdminJson } from "../../http/admin-body.js";
 import { writeError, writeJson } from "../../http/write.js";
 import type { Keyring } from "../../pipeline/authenticate.js";
 import type { ExperimentLedger } from "../../prompts/experiments.js";
@@ -37,7 +36,6 @@ export interface PromptSurface {
 type Handler = (req: Request, res: Response) => Promise<void>;
 export type AdminOnly = (howToEnable: string, handler: Handler) => Handler;
 
-const SMALL_BODY = { maxBytes: 16 * 1024, timeoutMs: 10_000, maxJsonValues: 1_000 } as const;
 const ENABLE_ADMIN = "set GATEWAY_ADMIN_KEY_SHA256 to enable it";
 
 export function mountPromptRoutes(app: Express, p: PromptSurface, adminOnly: AdminOnly): void {
@@ -95,7 +93,7 @@ export function mountPromptRoutes(app: Express, p: PromptSurface, adminOnly: Adm
     "/v1beta/feedback",
     guarded(async (req, res) => {
       const identity = p.keyring.authenticate(req.headers, req.rawHeaders);
-      const body = await jsonBody(req);
+      const body = await readAdminJson(req);
       const recorded = await p.ledger.feedback(identity.tenant.id, {
         responseId: body.responseId,
         metric: body.metric,
@@ -167,7 +165,7 @@ export function mountPromptRoutes(app: Express, p: PromptSurface, adminOnly: Adm
       guarded(async (req, res) => {
         const prompt = promptOf(req);
         const label = labelOf(req, prompt);
-        const { version } = await jsonBody(req);
+        const { version } = await readAdminJson(req);
         if (typeof version !== "number" || !prompt.versions.has(version)) {
           throw errors.invalidArgument(
             `version must be one of ${[...prompt.versions.keys()].join(", ")} (the versions of ${prompt.name}).`,
@@ -213,18 +211,4 @@ export function mountPromptRoutes(app: Express, p: PromptSurface, adminOnly: Adm
       }),
     ),
   );
-}
-
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, SMALL_BODY);
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString("utf8"));
-  } catch (e) {
-    throw errors.invalidJson(e instanceof Error ? e.message : "The body is not JSON.");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw errors.invalidArgument("The body must be a JSON object.");
-  }
-  return body as Record<string, unknown>;
 }
