@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 // compile never compete with timing-sensitive in-process suites (admission under overload). Same total time.
 export default defineConfig({
   test: {
+    // vitest's default on a 2-core machine is one worker (cores − 1), which runs the in-process suites one file at a
+    // time although most of them wait on sockets (gateways, emulators, Redis) rather than compute. Two workers.
+    maxWorkers: 2,
     projects: [
       {
         test: {
