@@ -11,8 +11,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express, Request, Response } from "express";
+import { guarded as guardedBy, type AsyncHandler } from "../http/guarded.js";
 import { writeError, writeJson } from "../http/write.js";
-import { StoreUnavailableError } from "../store/store.js";
+import { storeAwareError } from "../store/store.js";
 import { errors, GatewayError } from "../wire/errors.js";
 import {
   cookieOf,
@@ -115,22 +116,7 @@ export function mountConsole(app: Express, deps: ConsoleDeps): void {
   });
 
   /** Runs a handler; a store outage (sessions live there) is a 503 in the envelope, never a 500. */
-  const guarded =
-    (handler: (req: Request, res: Response) => Promise<void>) =>
-    async (req: Request, res: Response): Promise<void> => {
-      try {
-        await handler(req, res);
-      } catch (err) {
-        writeError(
-          res,
-          err instanceof GatewayError
-            ? err
-            : err instanceof StoreUnavailableError
-              ? errors.storeUnavailable()
-              : errors.internal(),
-        );
-      }
-    };
+  const guarded = (handler: AsyncHandler): AsyncHandler => guardedBy(handler, storeAwareError);
 
   // express matches "/console" and "/console/" alike (non-strict routing): the bare one is sent to the folder, so the
   // page's relative module paths resolve under /console/.

@@ -8,6 +8,8 @@
  * store's clock (Redis TIME for the Redis store); amounts are integers (tokens, requests, micro-dollars).
  */
 
+import { errors, toGatewayError, type GatewayError } from "../wire/errors.js";
+
 /** A rate window: at most `limit` units per `periodMs`, refilled continuously (GCRA; see the decision record). */
 export interface Window {
   /**
@@ -226,4 +228,9 @@ export class StoreUnavailableError extends Error {
     super(message, options);
     this.name = "StoreUnavailableError";
   }
+}
+
+/** What a failed store-backed operation tells the caller: a store outage is 503 UNAVAILABLE, never a 500. */
+export function storeAwareError(err: unknown): GatewayError {
+  return err instanceof StoreUnavailableError ? errors.storeUnavailable() : toGatewayError(err);
 }

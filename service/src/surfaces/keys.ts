@@ -11,6 +11,7 @@
  */
 import type { Express, Request, Response } from "express";
 import { readAdminJson } from "../http/admin-body.js";
+import { guarded as guardedBy, type AsyncHandler } from "../http/guarded.js";
 import { writeError, writeJson } from "../http/write.js";
 import { KEY_ID, KeyOperationError } from "../keys/records.js";
 import { KeysBusyError, type KeyService } from "../keys/service.js";
@@ -33,15 +34,7 @@ function actorOf(res: Response): string {
 }
 
 export function mountKeyRoutes(app: Express, keys: KeyService, adminOnly: AdminOnly): void {
-  const guarded =
-    (handler: (req: Request, res: Response) => Promise<void>) =>
-    async (req: Request, res: Response): Promise<void> => {
-      try {
-        await handler(req, res);
-      } catch (err) {
-        writeError(res, asGatewayError(err));
-      }
-    };
+  const guarded = (handler: AsyncHandler): AsyncHandler => guardedBy(handler, asGatewayError);
 
   app.get(
     "/admin/keys",

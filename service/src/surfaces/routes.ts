@@ -56,7 +56,7 @@ import { tenantResources } from "../console/resources-read.js";
 import type { ResourceRegistry } from "../store/store.js";
 import type { Registry } from "prom-client";
 import type { UsageLedger } from "../accounting/usage.js";
-import { StoreUnavailableError } from "../store/store.js";
+import { storeAwareError } from "../store/store.js";
 import { BUDGET_ALERTS_PATH } from "./budget-alerts.js";
 import type { BudgetSwitch } from "../budget/kill-switch.js";
 import { writeOpenAIError } from "./openai/error-shape.js";
@@ -161,10 +161,7 @@ export function createApp(options: AppOptions): RequestListener {
       try {
         who = await adminAuth.authorize(req);
       } catch (err) {
-        return void writeError(
-          res,
-          err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal(),
-        );
+        return void writeError(res, storeAwareError(err));
       }
       if (who instanceof GatewayError) return void writeError(res, who);
       res.locals.adminActor = who.actor;
@@ -201,7 +198,7 @@ export function createApp(options: AppOptions): RequestListener {
       try {
         writeJson(res, 200, await usage.summary(period));
       } catch (err) {
-        writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+        writeError(res, storeAwareError(err));
       }
     }),
   );
@@ -225,7 +222,7 @@ export function createApp(options: AppOptions): RequestListener {
       try {
         writeJson(res, 200, { state: (await budget.budgetSwitch.reset()) ?? null });
       } catch (err) {
-        writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+        writeError(res, storeAwareError(err));
       }
     }),
   );
@@ -252,7 +249,7 @@ export function createApp(options: AppOptions): RequestListener {
         try {
           writeJson(res, 200, await tenantResources(reads.resources, tenant === undefined ? all : [tenant]));
         } catch (err) {
-          writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : errors.internal());
+          writeError(res, storeAwareError(err));
         }
       }),
     );

@@ -13,7 +13,8 @@
  */
 import type { Express, Request, Response } from "express";
 import { readAdminJson } from "../../http/admin-body.js";
-import { writeError, writeJson } from "../../http/write.js";
+import { guarded as guardedBy } from "../../http/guarded.js";
+import { writeJson } from "../../http/write.js";
 import type { Keyring } from "../../pipeline/authenticate.js";
 import type { ExperimentLedger } from "../../prompts/experiments.js";
 import type { PromptDef, PromptRegistry } from "../../prompts/registry.js";
@@ -21,8 +22,8 @@ import type { PromptResolver } from "../../prompts/resolve.js";
 import { LABEL_PATTERN } from "../../prompts/schema.js";
 import type { PromptState } from "../../prompts/state.js";
 import type { Logger } from "../../telemetry/logger.js";
-import { StoreUnavailableError } from "../../store/store.js";
-import { errors, GatewayError, toGatewayError } from "../../wire/errors.js";
+import { storeAwareError } from "../../store/store.js";
+import { errors, GatewayError } from "../../wire/errors.js";
 
 export interface PromptSurface {
   registry: PromptRegistry;
@@ -39,15 +40,7 @@ export type AdminOnly = (howToEnable: string, handler: Handler) => Handler;
 const ENABLE_ADMIN = "set GATEWAY_ADMIN_KEY_SHA256 to enable it";
 
 export function mountPromptRoutes(app: Express, p: PromptSurface, adminOnly: AdminOnly): void {
-  const guarded =
-    (handler: Handler): Handler =>
-    async (req, res) => {
-      try {
-        await handler(req, res);
-      } catch (err) {
-        writeError(res, err instanceof StoreUnavailableError ? errors.storeUnavailable() : toGatewayError(err));
-      }
-    };
+  const guarded = (handler: Handler): Handler => guardedBy(handler, storeAwareError);
   const promptOf = (req: Request): PromptDef => {
     const name = String((req.params as { name: string }).name);
     const prompt = p.registry.prompts.get(name);
