@@ -110,14 +110,10 @@ export class Secrets extends pulumi.ComponentResource {
     });
   }
 
-  /**
-   * A secret the gateway keeps itself: it reads the latest version and adds versions (each change one version, the
-   * versions its history). Two grants on this secret only: secretAccessor (versions.access) and secretVersionAdder
-   * (versions.add). Listing, disabling or destroying versions stays with operators.
-   */
-  private writableSecret(ctx: Context, args: SecretsArgs, secretId: string, purpose: string): WritableSecretRef {
+  /** The secret itself: replicated in the stack's regions only, protected from deletion where the stack says. */
+  private secretResource(ctx: Context, secretId: string, purpose: string): gcp.secretmanager.Secret {
     const { cfg } = ctx;
-    const secret = new gcp.secretmanager.Secret(
+    return new gcp.secretmanager.Secret(
       secretId,
       {
         project: cfg.projectId,
@@ -128,6 +124,16 @@ export class Secrets extends pulumi.ComponentResource {
       },
       childOptions(this, ctx),
     );
+  }
+
+  /**
+   * A secret the gateway keeps itself: it reads the latest version and adds versions (each change one version, the
+   * versions its history). Two grants on this secret only: secretAccessor (versions.access) and secretVersionAdder
+   * (versions.add). Listing, disabling or destroying versions stays with operators.
+   */
+  private writableSecret(ctx: Context, args: SecretsArgs, secretId: string, purpose: string): WritableSecretRef {
+    const { cfg } = ctx;
+    const secret = this.secretResource(ctx, secretId, purpose);
     const grants = (["secretAccessor", "secretVersionAdder"] as const).map(
       (role) =>
         new gcp.secretmanager.SecretIamMember(
@@ -160,17 +166,7 @@ export class Secrets extends pulumi.ComponentResource {
     value: string | pulumi.Output<string>,
   ): SecretRef {
     const { cfg } = ctx;
-    const secret = new gcp.secretmanager.Secret(
-      secretId,
-      {
-        project: cfg.projectId,
-        secretId,
-        labels: { purpose },
-        replication: { userManaged: { replicas: cfg.regions.map((location) => ({ location })) } },
-        deletionProtection: cfg.deletionProtection,
-      },
-      childOptions(this, ctx),
-    );
+    const secret = this.secretResource(ctx, secretId, purpose);
     let version: pulumi.Input<string>;
     if (typeof value === "string") {
       version = value;
