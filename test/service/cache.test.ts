@@ -4,7 +4,7 @@
  * that let either kind of call use either kind of entry, and single flight within a process and across two
  * instances sharing one Redis.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cacheDecision, cacheKey, canonicalJson } from "../../service/src/cache/cache-key.js";
 import { createCoalescer } from "../../service/src/cache/coalesce.js";
 import {
@@ -613,7 +613,8 @@ describe("coalescer", () => {
       expect(ra.role).toBe("leader");
       expect(rb.every((r) => r.role === "follower")).toBe(true);
       expect(rb[0]!.value).toEqual(ra.value);
-      expect(await a!.store.kv.get(`lease:${key}`)).toBeNull(); // released
+      // released: after the leader settles, by a compare-and-delete the leader does not wait for (coalesce.ts)
+      await vi.waitFor(async () => expect(await a!.store.kv.get(`lease:${key}`)).toBeNull());
     });
 
     it("leads once a crashed leader's lease expires", async () => {
