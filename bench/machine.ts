@@ -1,6 +1,7 @@
 /** What the numbers were measured on: CPU model, cores, memory, kernel, node. */
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, release, totalmem } from "node:os";
+import { serverNode } from "./server-node.js";
 
 export interface Machine {
   cpuModel: string;
@@ -10,7 +11,10 @@ export interface Machine {
   availableParallelism: number;
   memoryGiB: number;
   kernel: string;
+  /** The node running the bench itself (and the in-process load generator, autocannon). */
   node: string;
+  /** The node running the servers under test (server-node.ts). */
+  serverNode: string;
 }
 
 export function describeMachine(): Machine {
@@ -28,9 +32,10 @@ export function describeMachine(): Machine {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: `Linux ${release()}`,
     node: process.version,
+    serverNode: `${serverNode().version} (${serverNode().note})`,
   };
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.kernel}, node ${m.node}`;
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.kernel}; servers on node ${m.serverNode}, bench on node ${m.node}`;
 }

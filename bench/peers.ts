@@ -51,6 +51,13 @@ const UPSTREAM = text("upstream", "neutral");
 const LOADGEN = text("loadgen", "wrk");
 if (!["neutral", "emulator"].includes(UPSTREAM)) throw new Error("--upstream is neutral or emulator");
 if (!["wrk", "autocannon"].includes(LOADGEN)) throw new Error("--loadgen is wrk or autocannon");
+/** `--only=native,openai`: a subset of the targets (bare, proxy, native, openai, portkey), e.g. to profile one. */
+const TARGET_KEYS = ["bare", "proxy", "native", "openai", "portkey"] as const;
+const ONLY = text("only", TARGET_KEYS.join(",")).split(",");
+for (const k of ONLY)
+  if (!(TARGET_KEYS as readonly string[]).includes(k)) throw new Error(`--only takes ${TARGET_KEYS}`);
+/** `--cpu-prof`: the gateway runs with node --cpu-prof; the profile lands in bench/results/profiles/. */
+const CPU_PROF = process.argv.includes("--cpu-prof");
 
 process.once("exit", killAllNow);
 process.once("SIGINT", () => (killAllNow(), process.exit(130)));
@@ -135,7 +142,7 @@ async function main(): Promise<void> {
       key,
       logLevel: "info",
       upstreamConnections: undefined,
-      cpuProfDir: undefined,
+      cpuProfDir: CPU_PROF ? join(ROOT, "bench/results/profiles") : undefined,
     });
     children.push(gateway);
     const bare = await startBareExpressProcess();
@@ -159,8 +166,9 @@ async function main(): Promise<void> {
       messages: [{ role: "user", content: "Summarise the benefits of keep-alive connection pools." }],
     });
     const json = { "content-type": "application/json" };
-    const targets: [HttpTarget, Child][] = [
+    const all: [(typeof TARGET_KEYS)[number], HttpTarget, Child][] = [
       [
+        "bare",
         {
           name: "bare express route",
           origin: bare.url,
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
         bare,
       ],
       [
+        "proxy",
         {
           name: "bare proxy (one hop)",
           origin: bareProxy.url,
@@ -181,6 +190,7 @@ async function main(): Promise<void> {
         bareProxy,
       ],
       [
+        "native",
         {
           name: "gateway, native surface",
           origin: gateway.url,
@@ -191,6 +201,7 @@ async function main(): Promise<void> {
         gateway,
       ],
       [
+        "openai",
         {
           name: "gateway, OpenAI surface",
           origin: gateway.url,
@@ -201,6 +212,7 @@ async function main(): Promise<void> {
         gateway,
       ],
       [
+        "portkey",
         {
           name: "Portkey, OpenAI route",
           origin: `http://127.0.0.1:${portkeyPort}`,
@@ -216,6 +228,7 @@ async function main(): Promise<void> {
         portkey,
       ],
     ];
+    const targets = all.filter(([k]) => ONLY.includes(k)).map(([, t, c]) => [t, c] as const);
     const runs: Run[] = [];
     for (const [t, server] of targets) {
       console.log(`  ${t.name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s`);
@@ -236,7 +249,7 @@ async function main(): Promise<void> {
       });
     }
 
-    const rps = (name: string) => runs.find((r) => r.name === name)!.load.rps;
+    const rps = (name: string) => runs.find((r) => r.name === name)?.load.rps ?? NaN;
     const ratios = [
       ["native surface ÷ Portkey", rps("gateway, native surface") / rps("Portkey, OpenAI route"), "≥ 6"],
       ["native surface ÷ bare express route", rps("gateway, native surface") / rps("bare express route"), "≥ 0.6"],
@@ -244,7 +257,7 @@ async function main(): Promise<void> {
     ] as const;
     console.log("\nRatios (throughput, same machine, same run)");
     for (const [what, value, goal] of ratios)
-      console.log(`  ${what.padEnd(40)} ${value.toFixed(2).padStart(6)}  (goal ${goal})`);
+      if (!Number.isNaN(value)) console.log(`  ${what.padEnd(40)} ${value.toFixed(2).padStart(6)}  (goal ${goal})`);
     console.log(
       `\n${"target".padEnd(26)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
         `${"non-2xx".padStart(8)} ${"CPU µs/call".padStart(12)} ${"upstream µs".padStart(12)} ` +

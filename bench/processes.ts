@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, type Runtime } from "./runtime.js";
+import { serverNode } from "./server-node.js";
 
 export interface Child {
   name: string;
@@ -47,7 +48,7 @@ interface SpawnSpec {
 export async function spawnChild(spec: SpawnSpec): Promise<Child> {
   const env: Record<string, string | undefined> = { ...process.env, ...spec.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, spec.args, {
+  const child = spawn(serverNode().path, spec.args, {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
