@@ -501,6 +501,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       keyService.stop();
       await keyDocuments.close().catch(() => undefined);
       budgetSwitch?.stop();
+      await usage.flush(); // the last turn's usage, and what an outage left counted in memory
       await leases?.drain(); // what this instance leased and did not spend goes back to the fleet
       if (!parts.store) await store.close();
       await tracing.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export failed"));
