@@ -12,9 +12,12 @@
  *   6. leased with an upstream capacity for the model (GATEWAY_CAPACITY: two more windows).
  *
  * With leasing, what admission adds should not depend on how far Redis is. Limits are set high enough that every call is admitted, so the numbers are the cost of deciding, not of refusing.
- * Prints p50/p99 latency, what each adds over the run without limits, and gateway CPU per call; writes
+ * Prints p50/p99 latency, what each adds over the run without limits, gateway CPU per call, and Redis's CPU per call
+ * (its own `INFO cpu`; on the cluster, the busiest primary's) with what that means: the calls per second one Redis
+ * primary carries, fleet-wide, before its one thread saturates (10^6 µs ÷ µs per call); writes
  * bench/results/admission-<timestamp>.json. Reported, not asserted.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startDelayProxy } from "../test/support/delay-proxy.js";
@@ -34,6 +37,14 @@ const LIMITS = { requestsPerMinute: 6_000_000, tokensPerMinute: 1_000_000_000, r
 
 process.once("exit", killAllNow);
 
+/** A Redis server's own CPU time in ms (user + sys, from INFO cpu), by unix socket or TCP port. */
+function redisCpuMs(where: { socket: string } | { port: number }): number {
+  const at = "socket" in where ? ["-s", where.socket] : ["-h", "127.0.0.1", "-p", String(where.port)];
+  const out = spawnSync("redis-cli", [...at, "info", "cpu"], { encoding: "utf8" }).stdout;
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(out)?.[1] ?? NaN);
+  return (field("used_cpu_user") + field("used_cpu_sys")) * 1000;
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`Admission cost — ${machineLine(machine)}; ${RATE} req/s for ${DURATION_S} s per variant\n`);
@@ -45,14 +56,27 @@ async function main(): Promise<void> {
   const cluster = await startRedisCluster();
   const emulator: Child = await startEmulatorProcess(runtime);
   const perCall = { GATEWAY_ADMISSION: "per-call" };
-  const variants: { name: string; limits?: Record<string, number>; env?: Record<string, string> }[] = [
+  const single = [{ socket: redis.socketPath }];
+  const nodes = cluster.ports.map((port) => ({ port }));
+  const variants: {
+    name: string;
+    limits?: Record<string, number>;
+    env?: Record<string, string>;
+    /** The Redis servers this variant uses (their CPU is read around the run). */
+    redis?: ({ socket: string } | { port: number })[];
+  }[] = [
     { name: "no limits (admission skipped)" },
     { name: "limits, in-memory store", limits: LIMITS },
-    { name: "Redis, leased", limits: LIMITS, env: { REDIS_URL: redis.socketPath } },
-    { name: "Redis, per call", limits: LIMITS, env: { REDIS_URL: redis.socketPath, ...perCall } },
-    { name: "Redis 10 ms away, leased", limits: LIMITS, env: { REDIS_URL: farUrl } },
-    { name: "Redis 10 ms away, per call", limits: LIMITS, env: { REDIS_URL: farUrl, ...perCall } },
-    { name: "Redis Cluster (3), leased", limits: LIMITS, env: { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" } },
+    { name: "Redis, leased", limits: LIMITS, env: { REDIS_URL: redis.socketPath }, redis: single },
+    { name: "Redis, per call", limits: LIMITS, env: { REDIS_URL: redis.socketPath, ...perCall }, redis: single },
+    { name: "Redis 10 ms away, leased", limits: LIMITS, env: { REDIS_URL: farUrl }, redis: single },
+    { name: "Redis 10 ms away, per call", limits: LIMITS, env: { REDIS_URL: farUrl, ...perCall }, redis: single },
+    {
+      name: "Redis Cluster (3), leased",
+      limits: LIMITS,
+      env: { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" },
+      redis: nodes,
+    },
     {
       name: "Redis + capacity, leased",
       limits: LIMITS,
@@ -62,6 +86,7 @@ async function main(): Promise<void> {
           models: [{ model: "gemini-2.5-flash", requestsPerMinute: 6_000_000, tokensPerMinute: 1_000_000_000 }],
         }),
       },
+      redis: single,
     },
   ];
   const rows = [];
@@ -86,8 +111,13 @@ async function main(): Promise<void> {
       const settings = { rate: RATE, durationS: DURATION_S, connections: 64 };
       await fixedRate(target, { ...settings, durationS: WARMUP_S });
       const meter = new Meter(gateway.pid);
+      const redisBefore = (v.redis ?? []).map(redisCpuMs);
       const load = await fixedRate(target, settings);
       const m = meter.stop();
+      // The busiest server's CPU per call: on a cluster, the primary that saturates first.
+      const redisUsPerCall = v.redis
+        ? Math.max(...v.redis.map((r, i) => ((redisCpuMs(r) - redisBefore[i]!) * 1000) / load.requests))
+        : undefined;
       await gateway.stop();
       rows.push({
         name: v.name,
@@ -98,6 +128,8 @@ async function main(): Promise<void> {
         p99: load.latencyMs.p99,
         overheadP50: load.serverOverheadMs?.p50,
         cpuUsPerCall: (m.cpuMs * 1000) / load.requests,
+        redisUsPerCall,
+        callsPerSecondPerPrimary: redisUsPerCall ? 1e6 / redisUsPerCall : undefined,
       });
       console.log(`  ${v.name}: done`);
     }
@@ -110,12 +142,14 @@ async function main(): Promise<void> {
   const base = rows[0]!;
   const f = (n: number | undefined, d = 3) => (n === undefined ? "—" : n.toFixed(d));
   console.log(
-    `\n${"variant".padEnd(32)}  p50 ms  p99 ms  +p50 ms  +p99 ms  overhead p50 ms  CPU µs/call  non-2xx  errors`,
+    `\n${"variant".padEnd(32)}  p50 ms  p99 ms  +p50 ms  +p99 ms  overhead p50 ms  CPU µs/call  ` +
+      `Redis µs/call  calls/s per primary  non-2xx  errors`,
   );
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(32)}  ${f(r.p50).padStart(6)}  ${f(r.p99).padStart(6)}  ${f(r.p50 - base.p50).padStart(7)}  ` +
         `${f(r.p99 - base.p99).padStart(7)}  ${f(r.overheadP50).padStart(15)}  ${f(r.cpuUsPerCall, 0).padStart(11)}  ` +
+        `${f(r.redisUsPerCall, 1).padStart(13)}  ${f(r.callsPerSecondPerPrimary, 0).padStart(19)}  ` +
         `${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}`,
     );
   }

@@ -417,7 +417,7 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       tenantIds: () => parts.tenants.map((t) => t.id),
     },
     keys: keyService,
-    tenants: { tenants: parts.tenants, store, models: config.models, keys: keyService },
+    tenants: { tenants: parts.tenants, store, models: config.models, keys: keyService, usage },
     models: createModelReads({ keyring, served: config.models, logger }),
     prompts:
       promptRegistry.prompts.size === 0

@@ -93,7 +93,7 @@ describe("readTenantUse", () => {
     const ledger = createUsageLedger(store, { tenants: ["acme"], models: [MODEL, "gemini-2.5-pro"] }, () => undefined);
     ledger.addStorage("acme", MODEL, 0.25);
     ledger.addStorage("acme", "gemini-2.5-pro", 0.5);
-    await new Promise((r) => setImmediate(r));
+    await ledger.flush();
     const use = await readTenantUse(store, "acme", acme!.limits, [MODEL, "gemini-2.5-pro"]);
     expect(use.usdPerDay).toBeCloseTo(0.75, 9);
     expect(use.usdPerMonth).toBeCloseTo(0.75, 9);

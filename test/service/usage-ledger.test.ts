@@ -1,9 +1,9 @@
 /**
- * The usage ledger writes one add per counter and turn of the event loop: the calls that finished in one turn are
- * summed, written on the next, and nothing is lost or counted twice on the way.
+ * The usage ledger writes one add per counter every USAGE_WRITE_MS: the calls of that time are summed, written at its
+ * end (or when a reader or shutdown flushes first), and nothing is lost or counted twice on the way. Fake time.
  */
-import { describe, expect, it } from "vitest";
-import { createUsageLedger } from "../../service/src/accounting/usage.js";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createUsageLedger, USAGE_WRITE_MS } from "../../service/src/accounting/usage.js";
 import type { TokenUsage } from "../../service/src/accounting/cost.js";
 import { createMemoryStore } from "../../service/src/store/memory.js";
 import { StoreUnavailableError, type CounterRef } from "../../service/src/store/store.js";
@@ -17,7 +17,6 @@ const tokens = (input: number, output: number): TokenUsage => ({
   thinking: 0,
   toolUsePrompt: 0,
 });
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function countingStore() {
   const store = createMemoryStore({ now: () => T0 });
@@ -31,12 +30,22 @@ function countingStore() {
 }
 
 describe("usage ledger", () => {
-  it("sums the calls of one turn into one add per counter, written on the next turn", async () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("sums the calls of USAGE_WRITE_MS into one add per counter, written at its end", async () => {
     const { store, adds } = countingStore();
     const ledger = createUsageLedger(store, { tenants: ["acme"], models: [MODEL] }, () => undefined);
-    for (let i = 0; i < 50; i++) ledger.add("acme", MODEL, tokens(10, 5), undefined);
-    expect(adds).toHaveLength(0); // not yet: the turn is not over
-    await nextTurn();
+    for (let i = 0; i < 50; i++) {
+      ledger.add("acme", MODEL, tokens(10, 5), undefined);
+      await vi.advanceTimersByTimeAsync(1); // calls spread over the window
+    }
+    expect(adds).toHaveLength(0); // not yet: the window is not over
+    await vi.advanceTimersByTimeAsync(USAGE_WRITE_MS);
     // requests, input, output × day and month: six counters, each added once, with the turn's sum.
     expect(adds).toHaveLength(6);
     const byName = (suffix: string) => adds.filter((a) => a.ref.name.endsWith(`:${suffix}`)).map((a) => a.amount);
@@ -47,14 +56,24 @@ describe("usage ledger", () => {
     expect(summary.tenants.acme!.total).toMatchObject({ requests: 50, tokens: { input: 500, output: 250 } });
   });
 
-  it("a summary read in the same turn includes that turn's calls", async () => {
-    const { store } = countingStore();
+  it("a summary includes the calls not written yet, and they are not written twice", async () => {
+    const { store, adds } = countingStore();
     const ledger = createUsageLedger(store, { tenants: ["acme"], models: [MODEL] }, () => undefined);
     ledger.add("acme", MODEL, tokens(7, 3), undefined);
     const summary = await ledger.summary("month", T0);
     expect(summary.tenants.acme!.total.requests).toBe(1);
-    await nextTurn();
-    expect((await ledger.summary("month", T0)).tenants.acme!.total.requests).toBe(1); // and not twice
+    const written = adds.length;
+    await vi.advanceTimersByTimeAsync(USAGE_WRITE_MS * 3);
+    expect(adds).toHaveLength(written);
+    expect((await ledger.summary("month", T0)).tenants.acme!.total.requests).toBe(1);
+  });
+
+  it("flush writes at once (shutdown, /admin/tenants)", async () => {
+    const { store, adds } = countingStore();
+    const ledger = createUsageLedger(store, { tenants: ["acme"], models: [MODEL] }, () => undefined);
+    ledger.add("acme", MODEL, tokens(1, 1), undefined);
+    await ledger.flush();
+    expect(adds.length).toBe(6);
   });
 
   it("keeps what the store refused and adds it once the store answers again", async () => {
@@ -65,8 +84,7 @@ describe("usage ledger", () => {
     const outages: unknown[] = [];
     const ledger = createUsageLedger(store, { tenants: ["acme"], models: [MODEL] }, (e) => outages.push(e));
     ledger.add("acme", MODEL, tokens(1, 1), undefined);
-    await nextTurn();
-    await nextTurn();
+    await vi.advanceTimersByTimeAsync(USAGE_WRITE_MS);
     expect(outages.length).toBeGreaterThan(0);
     down = false;
     await ledger.flush();

@@ -1,9 +1,10 @@
 /**
  * Usage and spend per tenant and model — and per tenant and feature label (`x-gateway-feature`) — per UTC day and month, in the shared store's counters: every instance adds
- * to the same totals, so `GET /admin/usage` answers for the whole fleet. A call's counters are added after the answer
- * has gone out, summed with the other calls that finished in the same turn of the event loop and written on the next
- * (setImmediate): one add per counter and turn instead of eight per call, which under load divides the store's work
- * (each add is a Redis script) by the calls per turn, and is never later than the next turn. During a store
+ * to the same totals, so `GET /admin/usage` answers for the whole fleet. A call's counters are summed in memory with
+ * the other calls of the same 100 ms (USAGE_WRITE_MS) and written then: one add per counter every 100 ms instead of
+ * eight per call (each add is a Redis script), so the store's work no longer grows with this instance's call rate.
+ * What that delays is small beside what readers already accept: spend limits read the counters at most once a second
+ * (pipeline/admit.ts); this instance's own summary and `/admin/tenants` write first; shutdown writes the rest. During a store
  * outage the increments are summed in memory (per counter and period, so bounded by tenants × models × fields) and
  * added by `flush` once the store answers again — an add that timed out after Redis applied it is then counted twice,
  * the lesser error than losing spend. Money is counted in integer micro-dollars.
@@ -24,6 +25,8 @@ const FIELDS = [
 ] as const;
 export type Field = (typeof FIELDS)[number];
 const PERIODS: readonly Period[] = ["day", "month"];
+/** How long increments are summed in memory before they are written (one add per counter). */
+export const USAGE_WRITE_MS = 100;
 
 /** Spend on tenant-owned resources, shown apart in the summary (it is also in the model totals, as spend limits read). */
 export const USAGE_KINDS = ["cache", "interaction", "batch"] as const;
@@ -75,7 +78,10 @@ export interface UsageLedger {
   /** Counts one call answered from the cache, and the spend it saved. */
   addCacheHit(tenant: string, model: string, savedUsd: number | undefined, feature?: string): void;
   summary(period: Period, at?: number): Promise<UsageSummary>;
-  /** Adds what was counted in memory during a store outage; what still fails stays for the next flush. */
+  /**
+   * Writes what is due now (rather than at the end of its USAGE_WRITE_MS), and adds what was counted in memory during
+   * a store outage; what still fails stays for the next flush.
+   */
   flush(): Promise<void>;
 }
 
@@ -112,28 +118,35 @@ export function createUsageLedger(
     if (p) p.amount += amount;
     else pending.set(key, { ref, amount });
   };
-  // This turn's increments, summed per counter and period start; written on the next turn.
+  // Increments not written yet, summed per counter and period start; written USAGE_WRITE_MS after the first.
   const due = new Map<string, { ref: CounterRef; amount: number }>();
+  let timer: NodeJS.Timeout | undefined;
   const starts = { day: new PeriodStart("day"), month: new PeriodStart("month") };
-  const writeDue = () => {
-    for (const { ref, amount } of due.values()) {
-      if (amount === 0) continue;
-      store.counters.add(ref, amount).catch((err: unknown) => {
-        if (!(err instanceof StoreUnavailableError)) return;
-        onStoreError(err);
-        keep(ref, amount);
-      });
-    }
+  /** Writes what is due; resolves when the store has answered each add (a refused one is kept for `flush`). */
+  const writeDue = async (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = [...due.values()];
     due.clear();
+    await Promise.all(
+      batch.map(({ ref, amount }) =>
+        amount === 0
+          ? undefined
+          : store.counters.add(ref, amount).catch((err: unknown) => {
+              if (!(err instanceof StoreUnavailableError)) return;
+              onStoreError(err);
+              keep(ref, amount);
+            }),
+      ),
+    );
   };
   const count = (name: string, period: Period, at: number, amount: number) => {
     const key = `${name}|${period}|${starts[period].of(at)}`;
     const d = due.get(key);
     if (d) d.amount += amount;
-    else {
-      if (due.size === 0) setImmediate(writeDue);
-      due.set(key, { ref: { name, period, at }, amount });
-    }
+    else due.set(key, { ref: { name, period, at }, amount });
+    // unref: a process exiting without the shutdown path has nothing else to wait for; shutdown flushes.
+    timer ??= setTimeout(() => void writeDue(), USAGE_WRITE_MS).unref();
   };
   const addAmounts = (
     tenant: string,
@@ -155,7 +168,7 @@ export function createUsageLedger(
   };
   return {
     async flush() {
-      writeDue();
+      await writeDue();
       const batch = [...pending.values()];
       pending.clear();
       await Promise.all(
@@ -194,7 +207,7 @@ export function createUsageLedger(
     },
 
     async summary(period, at = Date.now()) {
-      writeDue(); // this instance's last turn included
+      await writeDue(); // this instance's latest calls included
       const features = (tenant: string) => bounds.features?.[tenant] ?? [];
       const refs: CounterRef[] = [];
       for (const tenant of bounds.tenants) {

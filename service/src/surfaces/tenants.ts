@@ -6,6 +6,7 @@
 import type { Express } from "express";
 import type { Tenant } from "../config/tenants.js";
 import { writeError, writeJson } from "../http/write.js";
+import type { UsageLedger } from "../accounting/usage.js";
 import type { KeyService } from "../keys/service.js";
 import { readTenantUse } from "../quota/tenant-use.js";
 import { StoreUnavailableError, type Store } from "../store/store.js";
@@ -18,6 +19,8 @@ export interface TenantsView {
   /** Served models: spend is summed over them, as the spend check does. */
   models: readonly string[];
   keys: KeyService;
+  /** This instance's usage not written yet is written before the counters are read. */
+  usage: Pick<UsageLedger, "flush">;
 }
 
 export function mountTenantRoutes(app: Express, v: TenantsView, adminOnly: AdminOnly): void {
@@ -25,6 +28,7 @@ export function mountTenantRoutes(app: Express, v: TenantsView, adminOnly: Admin
     "/admin/tenants",
     adminOnly("set GATEWAY_ADMIN_KEY_SHA256 to enable it", async (_req, res) => {
       try {
+        await v.usage.flush();
         const keys = await v.keys.list();
         const tenants = await Promise.all(
           v.tenants.map(async (t) => {
