@@ -4,7 +4,7 @@
  * their SHA-256 and confirmed with a constant-time comparison of the digests: the lookup reveals nothing usable,
  * because an attacker cannot choose keys by their digests.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Tenant } from "../config/tenants.js";
 import type { KeyEntry, KeyIndex } from "../keys/service.js";
@@ -41,7 +41,7 @@ export function createKeyring(source: readonly Tenant[] | KeySource, now: () => 
       if (rawHeaders) refuseRepeatedKeyHeaders(rawHeaders);
       const key = presentedKey(headers);
       if (!key) throw errors.missingKey();
-      const digest = createHash("sha256").update(key).digest();
+      const digest = hash("sha256", key, "buffer"); // one-shot: no Hash object per call
       const entry = keys.index().get(digest.toString("hex"));
       if (!entry || !timingSafeEqual(entry.digest, digest) || entry.expiresAtMs <= now()) throw errors.unknownKey();
       keys.noteUse?.(entry.keyId);
