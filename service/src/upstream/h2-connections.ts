@@ -7,10 +7,11 @@
  * connection still handshaking counts as busy, so a burst of N calls opens N connections (measured: 300 concurrent
  * calls, 201–300 connections). Filling in order here keeps it at ceil(N / 100).
  *
- * - https (Vertex AI, OpenAI-compatible servers): undici `Client`s with `allowH2` (ALPN offers h2 and http/1.1). Until
- *   the origin has shown it speaks h2, a connection carries one call at a time, as HTTP/1.1 would; once one connection
- *   negotiated h2 every connection to the origin carries up to 100. A server that picks http/1.1 keeps one call per
- *   connection (never HTTP/1.1 pipelining of POSTs) and is logged once through `onHttp1`.
+ * - https (Vertex AI, OpenAI-compatible servers): undici `Client`s with `allowH2` (ALPN offers h2 and http/1.1). The
+ *   first connection probes: calls arriving during its handshake wait here (not on a connection, where they could not
+ *   move if it turned out to be HTTP/1.1), so a cold burst opens one connection, not one per call. Once ALPN chose h2
+ *   every connection to the origin carries up to 100 streams. A server that picks http/1.1 gets one call per
+ *   connection (never HTTP/1.1 pipelining of POSTs), as with GATEWAY_UPSTREAM_PROTOCOL=http1, logged once (`onHttp1`).
  * - http (the emulator, a sidecar): undici's `H2CClient`, HTTP/2 with prior knowledge (h2c, no upgrade dance).
  *
  * Timeouts are undici's per-stream headersTimeout/bodyTimeout and the connect timeout, as with HTTP/1.1; an aborted
@@ -27,7 +28,9 @@ export interface H2ConnectionsOptions {
   timeoutMs: number;
   connectTimeoutMs: number;
   /** Told once when an https origin answered ALPN with http/1.1 (its calls then get a connection each). */
-  onHttp1?: (origin: string) => void;
+  onHttp1?: ((origin: string) => void) | undefined;
+  /** A CA to trust besides the system's (PEM): tests' self-signed servers. */
+  ca?: string | undefined;
 }
 
 /** Streams a connection may carry: one until the protocol is known to be HTTP/2. */
@@ -39,6 +42,9 @@ export class H2Connections extends Dispatcher {
   private cursor = 0;
   private protocol: Protocol;
   private readonly maxClients: number;
+  /** A connection is finding out the origin's protocol: calls wait in `waiting` until it knows (or fails). */
+  private probing = false;
+  private waiting: { opts: Dispatcher.DispatchOptions; handler: Dispatcher.DispatchHandler }[] = [];
 
   constructor(private readonly o: H2ConnectionsOptions) {
     super();
@@ -55,7 +61,24 @@ export class H2Connections extends Dispatcher {
     // again. The flag changes nothing else here: undici retries nothing on its own, and with one call per HTTP/1.1
     // connection (pipelining 1) there is nothing to pipeline behind.
     const opts = options.idempotent ? options : { ...options, idempotent: true };
+    if (this.protocol === "unknown") {
+      if (this.probing) {
+        // A call aborted meanwhile is refused when dispatched: undici hands the handler its abort then.
+        this.waiting.push({ opts, handler });
+        return true;
+      }
+      this.probing = true;
+    }
     return this.pick().dispatch(opts, handler);
+  }
+
+  /** The probe learned the protocol, or its connection failed: the calls that waited go now. */
+  private probed(): void {
+    if (!this.probing) return;
+    this.probing = false;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) this.dispatch(w.opts, w.handler);
   }
 
   /** The first connection, from the cursor on, with room for another stream; a new one when none has. */
@@ -94,7 +117,11 @@ export class H2Connections extends Dispatcher {
         connect: { timeout: this.o.connectTimeoutMs },
       }) as unknown as Client;
     }
-    const connector = buildConnector({ allowH2: true, timeout: this.o.connectTimeoutMs });
+    const connector = buildConnector({
+      allowH2: true,
+      timeout: this.o.connectTimeoutMs,
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
+    });
     const client: Client = new Client(this.o.origin, {
       ...common,
       allowH2: true,
@@ -106,6 +133,8 @@ export class H2Connections extends Dispatcher {
           callback(err, socket as never);
         }),
     });
+    // A probe that could not connect (refused, TLS error, connect timeout): let the waiting calls try their own.
+    if (this.protocol === "unknown") client.on("connectionError", () => this.probed());
     return client;
   }
 
@@ -123,6 +152,7 @@ export class H2Connections extends Dispatcher {
         this.o.onHttp1?.(this.o.origin);
       }
     }
+    this.probed();
   }
 
   /** Open connections (sockets) to the origin. */
@@ -135,6 +165,9 @@ export class H2Connections extends Dispatcher {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
+    // Nothing may stay waiting: closing lets dispatched calls finish.
+    this.probing = false;
+    for (const w of this.waiting.splice(0)) this.pick().dispatch(w.opts, w.handler);
     const done = Promise.all(this.clients.map((c) => c.close())).then(() => undefined);
     if (!callback) return done;
     void done.then(callback);
