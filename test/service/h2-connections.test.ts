@@ -6,7 +6,13 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from "node:http2";
+import {
+  createServer as createH2cServer,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -186,5 +192,41 @@ describe("over TLS, nobody listening", () => {
     );
     expect(outcomes).toEqual(Array.from({ length: 5 }, () => "ECONNREFUSED"));
     await h2.close();
+  });
+});
+
+describe("a known limitation of undici 7 (nodejs/undici#5089)", () => {
+  it("a graceful GOAWAY (NO_ERROR) cuts the streams in flight instead of letting them finish: revisit when it does not", async () => {
+    // When undici lets them finish, this test fails: then drop the GOAWAY risk from decision 0031 and operations.md.
+    let session: Http2Session | undefined;
+    let started = 0;
+    const server = createH2cServer((req, res) => {
+      req.resume();
+      res.writeHead(200);
+      res.write("first;");
+      const timer = setTimeout(() => res.end("last"), 400);
+      res.on("close", () => clearTimeout(timer));
+      if (++started === 3) setTimeout(() => session!.goaway(0), 50); // NO_ERROR: "finish what you have"
+    });
+    server.on("session", (s: Http2Session) => (session = s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const h2 = connections(origin);
+    const outcomes = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        h2.request({ origin, path: `/${i}`, method: "POST", body: "{}" }).then(
+          (res) =>
+            res.body.text().then(
+              (text) => text,
+              (err: Error) => `cut: ${err.message}`,
+            ),
+          (err: Error) => `refused: ${err.message}`,
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(Array.from({ length: 3 }, () => expect.stringMatching(/^cut: .*GOAWAY/)));
+    expect(started).toBe(3); // nothing re-sent
+    await h2.close();
+    server.close();
   });
 });
