@@ -33,7 +33,7 @@ export interface H2ConnectionsOptions {
   ca?: string | undefined;
 }
 
-/** Streams a connection may carry: one until the protocol is known to be HTTP/2. */
+/** What the origin speaks, as the first ALPN answer said (h2c origins: h2 from the start). */
 type Protocol = "unknown" | "h2" | "http/1.1";
 
 export class H2Connections extends Dispatcher {
@@ -79,6 +79,12 @@ export class H2Connections extends Dispatcher {
     const waiting = this.waiting;
     this.waiting = [];
     for (const w of waiting) this.dispatch(w.opts, w.handler);
+  }
+
+  /** Hands every waiting call to a connection, so none is left waiting for a probe that will not finish. */
+  private release(): void {
+    this.probing = false;
+    for (const w of this.waiting.splice(0)) this.pick().dispatch(w.opts, w.handler);
   }
 
   /** The first connection, from the cursor on, with room for another stream; a new one when none has. */
@@ -155,19 +161,10 @@ export class H2Connections extends Dispatcher {
     this.probed();
   }
 
-  /** Open connections (sockets) to the origin. */
-  get connections(): number {
-    let open = 0;
-    for (const c of this.clients) if (c.stats.connected) open++;
-    return open;
-  }
-
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
-    // Nothing may stay waiting: closing lets dispatched calls finish.
-    this.probing = false;
-    for (const w of this.waiting.splice(0)) this.pick().dispatch(w.opts, w.handler);
+    this.release(); // closing lets dispatched calls finish
     const done = Promise.all(this.clients.map((c) => c.close())).then(() => undefined);
     if (!callback) return done;
     void done.then(callback);
@@ -180,6 +177,7 @@ export class H2Connections extends Dispatcher {
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
     const err = typeof a === "function" ? null : (a ?? null);
     const callback = typeof a === "function" ? a : b;
+    this.release(); // destroying fails them with the clients' other calls
     const done = Promise.all(this.clients.map((c) => c.destroy(err))).then(() => undefined);
     if (!callback) return done;
     void done.then(callback);
