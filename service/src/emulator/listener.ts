@@ -5,7 +5,8 @@
  * read put back first (`unshift`). That costs one read per connection (not per request; connections are kept alive).
  *
  * Not h2 over TLS (the emulator has no certificate) and not the `Upgrade: h2c` dance (undici's H2CClient and every
- * gateway setting use prior knowledge).
+ * gateway setting use prior knowledge). node:http's own request and headers timeouts are checked only for sockets its
+ * listen() accepted, so they do not apply here; nothing in the emulator relied on them.
  */
 import type { Server as HttpServer } from "node:http";
 import type { Http2Server, Http2Session } from "node:http2";

@@ -143,6 +143,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     {
       Http2ServerResponse: H2Response,
       maxSessionMemory: 64, // MB: a session carries up to 100 streams, each with a request body of its own
+      // More streams per connection than any client here opens (the gateway: 100), headers as large as HTTP/1.1's.
       settings: { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 },
     },
     (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse),
