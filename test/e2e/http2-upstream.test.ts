@@ -175,6 +175,26 @@ describe("failures look the same over HTTP/1.1 and HTTP/2", () => {
     expect(h2).toEqual(h1);
   });
 
+  it("a stream pausing longer than GATEWAY_UPSTREAM_TIMEOUT_MS between chunks ends with a DEADLINE_EXCEEDED event", async () => {
+    const lastEvent = async (protocol: string) => {
+      const s = await startStack({
+        env: { GATEWAY_UPSTREAM_PROTOCOL: protocol, GATEWAY_UPSTREAM_TIMEOUT_MS: "1000" },
+        emulator: { latency: { perChunkMs: 2500 } },
+      });
+      try {
+        const res = await post(s, `${streamPath}?alt=sse`);
+        const events = (await res.text()).split("\r\n\r\n").filter(Boolean);
+        return { status: res.status, events: events.length, last: JSON.parse(events.at(-1)!.slice(6)) as unknown };
+      } finally {
+        await s.close();
+      }
+    };
+    const h1 = await lastEvent("http1");
+    const h2 = await lastEvent("http2");
+    expect(h1).toMatchObject({ status: 200, events: 2, last: { error: { code: 504, status: "DEADLINE_EXCEEDED" } } });
+    expect(h2).toEqual(h1);
+  });
+
   it("an upstream nobody listens on: 503 UNAVAILABLE", async () => {
     // A port that was just free: connection refused.
     const { createServer } = await import("node:net");
