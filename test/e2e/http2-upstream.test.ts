@@ -136,7 +136,8 @@ describe("GATEWAY_UPSTREAM_PROTOCOL=http2 against the emulator", () => {
 describe("HTTP/2 connections are shared", () => {
   let fresh: Stack;
   beforeAll(async () => {
-    fresh = await startStack({ env: H2, emulator: { latency: { firstTokenMs: 400 } } });
+    // Each call held 3 s upstream, so all 150 are in flight together even on a busy 2-core machine.
+    fresh = await startStack({ env: H2, emulator: { latency: { firstTokenMs: 3000 } } });
   });
   afterAll(async () => {
     await fresh.close();
