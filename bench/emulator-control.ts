@@ -5,6 +5,8 @@ export interface EmulatorStatsSnapshot {
   tokens: { input: number; output: number };
   peakConcurrency: number;
   concurrency: number;
+  /** Model calls and connections by protocol since the last reset (absent from emulators older than h2c support). */
+  protocols?: Record<"http/1.1" | "h2", { requests: number; connections: number }>;
 }
 
 async function call(url: string, init?: RequestInit): Promise<unknown> {

@@ -29,6 +29,8 @@ export interface BenchOptions {
   /** Gateway settings: LOG_LEVEL and GATEWAY_UPSTREAM_CONNECTIONS (undefined = the gateway's own default). */
   logLevel: string;
   upstreamConnections: number | undefined;
+  /** Gateway GATEWAY_UPSTREAM_PROTOCOL: http1 (its default) or http2 (to the emulator as h2c). */
+  upstreamProtocol: "http1" | "http2";
   /** Start the gateway with --cpu-prof; the profile lands in bench/results/profiles/. */
   cpuProf: boolean;
   /** "auto": compiled dist/ (built if missing or stale), falling back to tsx if the build fails. */
@@ -109,6 +111,15 @@ const SPECS: Record<keyof BenchOptions, Spec> = {
     flag: "upstream-connections",
     help: "gateway GATEWAY_UPSTREAM_CONNECTIONS (default: unset, the gateway's own default)",
     parse: (raw) => (raw === undefined || raw.trim() === "default" ? undefined : num(4096, 1)(raw)),
+  },
+  upstreamProtocol: {
+    flag: "upstream-protocol",
+    help: "gateway GATEWAY_UPSTREAM_PROTOCOL: http1 (default) or http2 (calls share h2c connections to the emulator)",
+    parse: (raw) => {
+      const v = raw === undefined || raw.trim() === "" ? "http1" : raw.trim();
+      if (v !== "http1" && v !== "http2") throw new Error(`expected http1 or http2, got "${raw}"`);
+      return v;
+    },
   },
   cpuProf: {
     flag: "cpu-prof",

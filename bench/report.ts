@@ -21,7 +21,7 @@ export interface Results {
   machine: Machine;
   runtime: { kind: string; note: string };
   service: ServiceVersion;
-  gateway: { logLevel: string; stdout: string; upstreamConnections: string };
+  gateway: { logLevel: string; stdout: string; upstreamConnections: string; upstreamProtocol?: string };
   options: Omit<BenchOptions, "only"> & { only: string[] };
   fixed?: FixedScenario;
   rate?: RateScenario;
@@ -160,6 +160,13 @@ export function streamsText(s: StreamsScenario): string {
     `gateway peak RSS (VmHWM, reset before its run) ${f(s.gatewayPeakRssMb, 0)} MiB (target < 512 MiB) ` +
       `${ok(s.gatewayPeakRssMb < 512)}; gateway CPU ${f(s.gatewayCpuMsPerStream)} ms per stream`,
   ];
+  const p = s.viaGateway.emulatorStats.protocols;
+  if (p) {
+    lines.push(
+      `gateway → emulator over ${s.upstreamProtocol ?? "http1"}: the emulator saw ${p.h2.requests} HTTP/2 calls on ` +
+        `${p.h2.connections} connections, ${p["http/1.1"].requests} HTTP/1.1 calls on ${p["http/1.1"].connections}`,
+    );
+  }
   for (const r of [s.direct, s.viaGateway]) {
     if (r.result.failed) lines.push(`  ${r.target} failures: ${JSON.stringify(r.result.failures)}`);
     lines.push(metersLine(r.target, r.meters) + `; client peak open streams ${r.result.clientPeakOpen}`);

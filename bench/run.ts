@@ -68,6 +68,7 @@ async function main(): Promise<number> {
       logLevel: o.logLevel,
       stdout: "piped to the bench and drained (read and discarded)",
       upstreamConnections: o.upstreamConnections === undefined ? "gateway default" : String(o.upstreamConnections),
+      upstreamProtocol: o.upstreamProtocol,
     },
     options: { ...o, only: [...o.only] },
     errors: {},
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
       logLevel: o.logLevel,
       upstreamConnections: o.upstreamConnections,
       cpuProfDir: o.cpuProf ? join(RESULTS_DIR, "profiles") : undefined,
+      env: { GATEWAY_UPSTREAM_PROTOCOL: o.upstreamProtocol },
     });
     children.push(gateway);
     const bare = o.only.has("fixed") ? await startBareExpressProcess() : undefined;
@@ -94,7 +96,8 @@ async function main(): Promise<number> {
     console.log(
       `Service: commit ${service.commit}${service.dirty ? " + uncommitted changes" : ""}, source ${service.sourceHash}, ` +
         `${runtime.kind} (${runtime.note}); gateway LOG_LEVEL=${o.logLevel}, stdout piped and drained; ` +
-        `GATEWAY_UPSTREAM_CONNECTIONS=${results.gateway.upstreamConnections}`,
+        `GATEWAY_UPSTREAM_CONNECTIONS=${results.gateway.upstreamConnections}, ` +
+        `GATEWAY_UPSTREAM_PROTOCOL=${o.upstreamProtocol}`,
     );
     const pids = children.map((c) => `${c.name} ${c.url} (pid ${c.pid})`).join(", ");
     console.log(`Processes: ${pids}; load generator pid ${process.pid}\n`);

@@ -203,6 +203,8 @@ export interface StreamsScenario {
   addedTtftMs: { p50: number; p99: number };
   gatewayPeakRssMb: number;
   gatewayCpuMsPerStream: number;
+  /** GATEWAY_UPSTREAM_PROTOCOL of the gateway under test. */
+  upstreamProtocol?: "http1" | "http2";
 }
 
 export async function runStreams(stack: Stack, o: BenchOptions, log: (s: string) => void): Promise<StreamsScenario> {
@@ -251,6 +253,7 @@ export async function runStreams(stack: Stack, o: BenchOptions, log: (s: string)
       },
       gatewayPeakRssMb: g.hwmReset ? g.hwmMb : g.sampledPeakRssMb,
       gatewayCpuMsPerStream: g.cpuMs / o.streams,
+      upstreamProtocol: o.upstreamProtocol,
     };
   } finally {
     await stack.control.configure(UNARY_SETTINGS).catch(() => undefined);

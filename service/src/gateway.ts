@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ENV, type Config } from "./config/env.js";
-import { connectionsWithin, openFileLimit } from "./config/connections.js";
+import { connectionsWithin, descriptorsFor, openFileLimit } from "./config/connections.js";
 import type { Tenant } from "./config/tenants.js";
 import { createKeyring } from "./pipeline/authenticate.js";
 import { createPipeline, type Lifecycle } from "./pipeline/pipeline.js";
@@ -113,12 +113,17 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
   const bounds = { tenants: parts.tenants.map((t) => t.id), models: config.models };
   const metrics = createMetrics(bounds);
   const fileLimit = openFileLimit();
-  const connections = config.upstream.connections ?? connectionsWithin(fileLimit);
-  if (fileLimit !== undefined && connectionsWithin(fileLimit) < connections) {
+  const protocol = config.upstream.protocol;
+  const connections = config.upstream.connections ?? connectionsWithin(fileLimit, protocol);
+  if (fileLimit !== undefined && connectionsWithin(fileLimit, protocol) < connections) {
+    const per =
+      protocol === "http2"
+        ? `a client connection per call, upstream calls sharing HTTP/2 connections`
+        : `a client and an upstream connection per call`;
     logger.warn(
-      { openFileLimit: fileLimit, connections },
-      `${ENV.UPSTREAM_CONNECTIONS}=${connections} needs about ${2 * connections} open files (a client and an upstream ` +
-        `connection per call) but the limit is ${fileLimit}: raise it (ulimit -n) or lower the setting`,
+      { openFileLimit: fileLimit, connections, protocol },
+      `${ENV.UPSTREAM_CONNECTIONS}=${connections} needs about ${descriptorsFor(connections, protocol)} open files ` +
+        `(${per}) but the limit is ${fileLimit}: raise it (ulimit -n) or lower the setting`,
     );
   }
   const providers = createProviders(upstreams, {
@@ -127,9 +132,16 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
     tokens,
     timeoutMs: config.upstream.timeoutMs,
     connections,
+    protocol,
     userAgent: USER_AGENT,
     env: process.env,
     onSaturated: (upstream) => metrics.upstreamSaturated.inc({ upstream }),
+    onHttp1: (upstream, origin) =>
+      logger.warn(
+        { upstream, origin },
+        `${ENV.UPSTREAM_PROTOCOL}=http2 but upstream ${upstream} (${origin}) chose HTTP/1.1: ` +
+          `its calls get a connection each`,
+      ),
   });
   metrics.watchConnections(() =>
     [...providers.values()].map(({ provider: { id, slots } }) => ({

@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       models: config.models,
       metrics: gateway.metricsUrl ?? "off",
       prompts: config.prompts.dir ?? "none",
+      upstreamProtocol: config.upstream.protocol,
     },
     `gateway listening on ${gateway.listening}, reachable at ${gateway.url}`,
   );

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { connectionsWithin, openFileLimit } from "../../service/src/config/connections.js";
+import { connectionsWithin, descriptorsFor, openFileLimit } from "../../service/src/config/connections.js";
 import { capacityFor } from "../../service/src/config/capacity.js";
 import { parseUpstreams, routeOf } from "../../service/src/config/upstreams.js";
 import { ConfigError, DEFAULT_MODELS, loadConfig } from "../../service/src/config/env.js";
@@ -343,6 +343,27 @@ describe("listening address and upstream connections", () => {
     expect(loadConfig({ K_SERVICE: "gateway" }).host).toBe("0.0.0.0");
     expect(loadConfig({ K_SERVICE: "gateway", GATEWAY_HOST: "127.0.0.1" }).host).toBe("127.0.0.1");
     expect(loadConfig({ GATEWAY_HOST: "::" }).host).toBe("::");
+  });
+
+  it("speaks HTTP/1.1 to upstreams unless GATEWAY_UPSTREAM_PROTOCOL=http2; any other value stops start-up", () => {
+    expect(loadConfig({}).upstream.protocol).toBe("http1");
+    expect(loadConfig({ GATEWAY_UPSTREAM_PROTOCOL: "" }).upstream.protocol).toBe("http1");
+    expect(loadConfig({ GATEWAY_UPSTREAM_PROTOCOL: "http2" }).upstream.protocol).toBe("http2");
+    for (const bad of ["h2", "HTTP2", "http3", "h2c"]) {
+      expect(() => loadConfig({ GATEWAY_UPSTREAM_PROTOCOL: bad })).toThrow(ConfigError);
+      expect(() => loadConfig({ GATEWAY_UPSTREAM_PROTOCOL: bad })).toThrow(
+        `GATEWAY_UPSTREAM_PROTOCOL="${bad}": must be "http1" (an HTTP/1.1 connection per upstream call) or "http2"`,
+      );
+    }
+  });
+
+  it("with HTTP/2 a call holds one descriptor plus a hundredth of an upstream connection", () => {
+    expect(descriptorsFor(10_000, "http1")).toBe(20_000);
+    expect(descriptorsFor(10_000, "http2")).toBe(10_100);
+    expect(descriptorsFor(101, "http2")).toBe(103);
+    expect(connectionsWithin(20_000, "http2")).toBe(10_000); // 19,548 fit; the default stays capped at 10,000
+    expect(connectionsWithin(1024, "http2")).toBe(760); // 760 + 8 upstream connections = 768 = 1024 − 256
+    expect(connectionsWithin(1024, "http1")).toBe(384);
   });
 
   it("takes as many upstream connections as the open-file limit carries, up to 10,000, unless configured", () => {

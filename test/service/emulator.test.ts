@@ -498,6 +498,7 @@ describe("control plane", () => {
       tokens: { input: 4, output: 192 },
       peakConcurrency: 4,
       concurrency: 0,
+      protocols: { "http/1.1": { requests: 5, connections: expect.any(Number) }, h2: { requests: 0, connections: 0 } },
     });
     await fetch(`${emu.url}/__emulator/reset`, { method: "POST" });
     expect(emu.stats()).toEqual({
@@ -505,6 +506,7 @@ describe("control plane", () => {
       tokens: { input: 0, output: 0 },
       peakConcurrency: 0,
       concurrency: 0,
+      protocols: { "http/1.1": { requests: 0, connections: 0 }, h2: { requests: 0, connections: 0 } },
     });
     expect(emu.requests()).toEqual([]);
   });

@@ -12,6 +12,13 @@ import { parseCapacity, type Capacity } from "./capacity.js";
 export const TRACE_EXPORTERS = ["none", "cloud-trace"] as const;
 export type TraceExporterName = (typeof TRACE_EXPORTERS)[number];
 
+/**
+ * How the gateway talks to its upstreams (upstream/http.ts): http1 = a keep-alive HTTP/1.1 connection per call in
+ * flight; http2 = calls multiplexed as streams over a few HTTP/2 connections (ALPN on https, prior knowledge on http).
+ */
+export const UPSTREAM_PROTOCOLS = ["http1", "http2"] as const;
+export type UpstreamProtocol = (typeof UPSTREAM_PROTOCOLS)[number];
+
 /** Environment variable names, with what each means. The README's configuration table mirrors this object. */
 export const ENV = {
   PORT: "PORT", // listening port (Cloud Run sets it)
@@ -30,6 +37,7 @@ export const ENV = {
   MAX_JSON_VALUES: "GATEWAY_MAX_JSON_VALUES", // JSON values a request body may hold (413 above): the parse budget
   UPSTREAM_TIMEOUT_MS: "GATEWAY_UPSTREAM_TIMEOUT_MS",
   UPSTREAM_CONNECTIONS: "GATEWAY_UPSTREAM_CONNECTIONS",
+  UPSTREAM_PROTOCOL: "GATEWAY_UPSTREAM_PROTOCOL", // http1 | http2: how model calls reach the upstreams
   SHUTDOWN_TIMEOUT_MS: "GATEWAY_SHUTDOWN_TIMEOUT_MS",
   HEADERS_TIMEOUT_MS: "GATEWAY_HEADERS_TIMEOUT_MS", // time a client has to send a request's headers (408 after)
   LOG_LEVEL: "LOG_LEVEL",
@@ -108,6 +116,12 @@ const EnvSchema = z
     [ENV.MAX_JSON_VALUES]: int(1_000, 100_000_000).default(100_000),
     [ENV.UPSTREAM_TIMEOUT_MS]: int(1000, 3_600_000).default(300_000),
     [ENV.UPSTREAM_CONNECTIONS]: int(1, 100_000).optional(),
+    [ENV.UPSTREAM_PROTOCOL]: z
+      .enum(UPSTREAM_PROTOCOLS, {
+        message:
+          'must be "http1" (an HTTP/1.1 connection per upstream call) or "http2" (calls share HTTP/2 connections)',
+      })
+      .default("http1"),
     [ENV.SHUTDOWN_TIMEOUT_MS]: int(0, 3_600_000).default(9_000),
     [ENV.HEADERS_TIMEOUT_MS]: int(1000, 600_000).default(10_000),
     [ENV.LOG_LEVEL]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -211,8 +225,12 @@ export interface Config {
     /** Undefined in emulator mode means "start the embedded emulator". */
     readonly baseUrl: string | undefined;
     readonly timeoutMs: number;
-    /** Per upstream; undefined = as many as the open-file limit allows, up to 10,000 (config/file-limit.ts). */
+    /**
+     * Upstream calls in flight per upstream (its connection slots); undefined = as many as the open-file limit allows,
+     * up to 10,000 (config/connections.ts). With http1 each is a connection; with http2 they share connections.
+     */
     readonly connections: number | undefined;
+    readonly protocol: UpstreamProtocol;
   };
   readonly tenantsFile: string | undefined;
   /** Upstreams and routes; undefined = the single upstream above. */
@@ -355,6 +373,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       baseUrl: e[ENV.VERTEX_BASE_URL]?.replace(/\/+$/, ""),
       timeoutMs: e[ENV.UPSTREAM_TIMEOUT_MS],
       connections: e[ENV.UPSTREAM_CONNECTIONS],
+      protocol: e[ENV.UPSTREAM_PROTOCOL],
     },
     tenantsFile: e[ENV.TENANTS_FILE],
     upstreamsFile: e[ENV.UPSTREAMS_FILE],

@@ -4,6 +4,7 @@
  * exactly once per model call, whether it ended normally or the client went away.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { constants as h2, type ServerHttp2Stream } from "node:http2";
 import { errors, type GatewayError } from "../wire/errors.js";
 import type { EmulatorState } from "./state.js";
 
@@ -26,7 +27,7 @@ export interface Call {
 
 export function startCall(state: EmulatorState, req: IncomingMessage, res: ServerResponse): Call {
   const call: Call = { state, req, res, at: Date.now(), body: "", finished: false, timer: undefined };
-  state.stats.begin();
+  state.stats.begin(req.httpVersionMajor === 2);
   // 'close' also fires after a normal end; finishCall ignores the second time. Before the headers went out the
   // client cancelled, which Google logs as 499.
   res.once("close", () => finishCall(call, res.headersSent ? res.statusCode : 499));
@@ -127,6 +128,19 @@ export function readBody(
     if (chunks.length === 0) onBody("");
     else if (chunks.length === 1) onBody(chunks[0]!.toString("utf8"));
     else onBody(Buffer.concat(chunks, size).toString("utf8"));
+  });
+}
+
+/**
+ * Cuts a response short once what was written is flushed (Node 24 flushes a response's first writes asynchronously:
+ * the empty write's callback waits for them), as a crashed or preempted server would. HTTP/1.1: the socket ends
+ * without the response's end. HTTP/2: only this stream is reset — ending the socket would cut every stream sharing it.
+ */
+export function cutShort(res: ServerResponse): void {
+  res.write("", () => {
+    const stream = (res as { stream?: ServerHttp2Stream }).stream;
+    if (stream) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+    else res.socket?.end();
   });
 }
 

@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   const host = process.env.EMULATOR_HOST?.trim() || "127.0.0.1";
   const emulator = await startEmulator({ port, host, settings });
   const s = emulator.settings();
-  console.log(`gemini emulator listening on ${emulator.url} (region ${s.region}, control plane at /__emulator/config)`);
+  console.log(
+    `gemini emulator listening on ${emulator.url} (HTTP/1.1 and h2c, region ${s.region}, control plane at /__emulator/config)`,
+  );
 
   let stopping = false;
   const stop = () => {

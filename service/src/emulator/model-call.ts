@@ -17,7 +17,7 @@ import {
 import { CREATE_TIME_MARK, RESPONSE_ID_MARK, Template, type Prepared } from "./cache.js";
 import { EMBED_METHODS, handleEmbed } from "./embed.js";
 import { generateCandidates, promptText } from "./generate.js";
-import { endCall, failCall, finishCall, readBody, startCall, type Call } from "./http.js";
+import { cutShort, endCall, failCall, finishCall, readBody, startCall, type Call } from "./http.js";
 import {
   blockedResponse,
   countTokensResponse,
@@ -312,9 +312,7 @@ function startStream(call: Call, plan: StreamPlan, sse: boolean, input: number):
         // The connection dies mid-stream (a crashed or preempted server): what was written is flushed, then the
         // socket closes without the response's end — the client sees a body cut short.
         finishCall(call, 200);
-        // Node 24 flushes a response's first writes asynchronously: end the socket once they are out (an empty write's
-        // callback), or the client would see no response at all instead of a cut-short one.
-        res.write("", () => res.socket?.end());
+        cutShort(res);
         return;
       }
       const wait = delayMs(state, state.settings.latency.perChunkMs);

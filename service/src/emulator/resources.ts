@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, GatewayError, toGatewayError } from "../wire/errors.js";
 import { BatchStore } from "./batches.js";
 import { CacheStore } from "./caches.js";
-import { endCall, failCall, finishCall, startCall, type Call } from "./http.js";
+import { cutShort, endCall, failCall, finishCall, startCall, type Call } from "./http.js";
 import { InteractionStore, interactionView, type InteractionRecord } from "./interactions.js";
 import { checkAuth } from "./routes.js";
 import type { EmulatorState } from "./state.js";
@@ -201,7 +201,7 @@ function stream(state: EmulatorState, call: Call, events: Record<string, unknown
     if (call.finished || res.destroyed) return;
     if (i === state.settings.streamBreakAfterChunks) {
       finishCall(call, 200);
-      res.write("", () => res.socket?.end());
+      cutShort(res);
       return;
     }
     if (i === events.length) {

@@ -1,12 +1,15 @@
 /**
  * The Gemini emulator's HTTP server: a plain node:http server (no framework, so it is cheap enough to be the
- * benchmark baseline) serving both APIs' model calls (model-call.ts) and a small control plane under /__emulator/.
+ * benchmark baseline) serving both APIs' model calls (model-call.ts) and a small control plane under /__emulator/,
+ * and on the same port HTTP/2 with prior knowledge (listener.ts) for gateways with GATEWAY_UPSTREAM_PROTOCOL=http2.
  * Tests, the gateway and benchmarks start it in-process with `startEmulator()`; `main.ts` runs it as a process.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { GatewayError, errors, toGatewayError } from "../wire/errors.js";
 import { readBody, sendError, sendJson } from "./http.js";
+import { dualProtocolListener } from "./listener.js";
 import { handleModelCall } from "./model-call.js";
 import { clearResources, handleResource } from "./resources.js";
 import { mergeSettings, parseSettingsPatch, type EmulatorSettings, type EmulatorSettingsPatch } from "./settings.js";
@@ -46,6 +49,17 @@ export interface StartOptions {
   host?: string;
   settings?: EmulatorSettingsPatch;
 }
+
+/**
+ * node:http2's compatibility response with node:http's `destroyed`, which the handlers check before writing: node's
+ * typings declare it (from Writable) but the compatibility response does not have it at run time.
+ */
+class H2Response extends Http2ServerResponse {}
+Object.defineProperty(H2Response.prototype, "destroyed", {
+  get(this: Http2ServerResponse): boolean {
+    return this.stream.destroyed;
+  },
+});
 
 function configure(state: EmulatorState, patch: unknown): EmulatorSettings {
   applySettings(state, mergeSettings(state.settings, parseSettingsPatch(patch)));
@@ -113,14 +127,29 @@ function parseJson(body: string): unknown {
 
 export async function startEmulator(options: StartOptions = {}): Promise<RunningEmulator> {
   const state = createState(options.settings === undefined ? undefined : parseSettingsPatch(options.settings));
-  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     if (path === "/healthz" || path.startsWith("/__emulator/")) return handleControl(state, req, res, path);
     if (handleResource(state, req, res, path, q === -1 ? "" : url.slice(q + 1))) return;
     handleModelCall(state, req, res, path, q === -1 ? "" : url.slice(q + 1));
-  });
+  };
+  const http1 = createServer({ maxHeaderSize: 64 * 1024 }, handle);
+  // HTTP/2 through node's compatibility API: the handlers use only what its request and response share with
+  // node:http's (url, method, headers, rawHeaders, body events; writeHead, write, end, headersSent, 'close'), plus
+  // `destroyed` (H2Response) and cutShort() for a cut stream. The cast says so once, here.
+  const http2 = createHttp2Server(
+    {
+      Http2ServerResponse: H2Response,
+      maxSessionMemory: 64, // MB: a session carries up to 100 streams, each with a request body of its own
+      // More streams per connection than any client here opens (the gateway: 100), headers as large as HTTP/1.1's.
+      settings: { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 },
+    },
+    (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+  );
+  const listener = dualProtocolListener(http1, http2, (isHttp2) => state.stats.connection(isHttp2));
+  const server = listener.server;
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -152,7 +181,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Destroys idle keep-alive sockets and open streams alike; their 'close' handlers clear pending timers.
-        server.closeAllConnections();
+        listener.destroyConnections();
       });
       return closing;
     },

@@ -8,6 +8,16 @@ export interface EmulatorStats {
   tokens: { input: number; output: number };
   peakConcurrency: number;
   concurrency: number;
+  /**
+   * Model calls by the protocol they came in on, and connections accepted on each since the last reset: how a test
+   * proves the gateway used HTTP/2 and shared its connections.
+   */
+  protocols: { "http/1.1": ProtocolCounts; h2: ProtocolCounts };
+}
+
+export interface ProtocolCounts {
+  requests: number;
+  connections: number;
 }
 
 export interface RecordedRequest {
@@ -30,9 +40,19 @@ export class StatsCollector {
   private output = 0;
   private current = 0;
   private peak = 0;
+  private h1Requests = 0;
+  private h2Requests = 0;
+  private h1Connections = 0;
+  private h2Connections = 0;
 
-  begin(): void {
+  begin(http2: boolean): void {
     if (++this.current > this.peak) this.peak = this.current;
+    if (http2) this.h2Requests++;
+    else this.h1Requests++;
+  }
+  connection(http2: boolean): void {
+    if (http2) this.h2Connections++;
+    else this.h1Connections++;
   }
   end(status: number): void {
     this.current--;
@@ -52,6 +72,7 @@ export class StatsCollector {
     this.input = 0;
     this.output = 0;
     this.peak = this.current;
+    this.h1Requests = this.h2Requests = this.h1Connections = this.h2Connections = 0;
   }
   snapshot(): EmulatorStats {
     const byStatus: Record<string, number> = {};
@@ -61,6 +82,10 @@ export class StatsCollector {
       tokens: { input: this.input, output: this.output },
       peakConcurrency: this.peak,
       concurrency: this.current,
+      protocols: {
+        "http/1.1": { requests: this.h1Requests, connections: this.h1Connections },
+        h2: { requests: this.h2Requests, connections: this.h2Connections },
+      },
     };
   }
 }

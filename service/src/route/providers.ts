@@ -2,6 +2,7 @@
  * The upstreams of config/upstreams.ts as providers the router can call: Vertex AI regions and projects (each its
  * own keep-alive pool and endpoint), and OpenAI-compatible servers reached through translation.
  */
+import type { UpstreamProtocol } from "../config/env.js";
 import type { Upstreams } from "../config/upstreams.js";
 import type { TokenSource } from "../upstream/credentials.js";
 import { createOpenAIProvider } from "../upstream/openai.js";
@@ -16,11 +17,15 @@ export interface ProviderDefaults {
   tokens: TokenSource;
   timeoutMs: number;
   connections: number;
+  /** http1 or http2 to every upstream (upstream/http.ts). */
+  protocol: UpstreamProtocol;
   userAgent: string;
   /** Environment to read OpenAI-compatible API keys from (`apiKeyEnv`). */
   env: Readonly<Record<string, string | undefined>>;
   /** Told when a call found every connection to an upstream busy until its wait deadline (by provider id). */
   onSaturated?: (providerId: string) => void;
+  /** With http2: told when an https upstream chose HTTP/1.1 in ALPN (by provider id and origin). */
+  onHttp1?: (providerId: string, origin: string) => void;
 }
 
 export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, RoutedProvider> {
@@ -39,6 +44,8 @@ export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, 
         tokens: d.tokens,
         timeoutMs: d.timeoutMs,
         connections: d.connections,
+        protocol: d.protocol,
+        onHttp1: (origin) => d.onHttp1?.(id, origin),
         userAgent: d.userAgent,
       });
       out.set(up.id, { provider, supports: () => true });
@@ -54,6 +61,8 @@ export function createProviders(u: Upstreams, d: ProviderDefaults): Map<string, 
         models: up.models,
         timeoutMs: d.timeoutMs,
         connections: d.connections,
+        protocol: d.protocol,
+        onHttp1: (origin) => d.onHttp1?.(`openai/${up.id}`, origin),
         userAgent: d.userAgent,
         onSaturated: () => d.onSaturated?.(`openai/${up.id}`),
       });

@@ -2,12 +2,38 @@
  * What every HTTP upstream shares: the keep-alive undici pool with model-call timeouts and its connection slots,
  * reading a response header, and turning network failures into Gemini-shaped errors.
  */
-import { Agent, errors as undiciErrors } from "undici";
+import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
+import { H2_STREAMS_PER_CONNECTION } from "../config/connections.js";
+import type { UpstreamProtocol } from "../config/env.js";
 import { errors } from "../wire/errors.js";
 import type { Release } from "./connection-slots.js";
+import { H2Connections } from "./h2-connections.js";
 
-/** A keep-alive pool for model calls: unary generations can take minutes before the first header byte, and streams can pause between chunks, so both waits are the upstream timeout. */
-export function upstreamAgent(o: { connections: number; timeoutMs: number }): Agent {
+/**
+ * A keep-alive pool for model calls: unary generations can take minutes before the first header byte, and streams can
+ * pause between chunks, so both waits are the upstream timeout. `http1` (the default): an undici Agent, one HTTP/1.1
+ * connection per call in flight. `http2`: the calls to `origin` share HTTP/2 connections (h2-connections.ts), with the
+ * same timeouts; `connections` is then the calls in flight it is sized for, not sockets.
+ */
+export function upstreamAgent(
+  o: {
+    connections: number;
+    timeoutMs: number;
+    protocol?: UpstreamProtocol | undefined;
+    onHttp1?: (origin: string) => void;
+  },
+  origin: string,
+): Dispatcher {
+  if (o.protocol === "http2") {
+    return new H2Connections({
+      origin,
+      maxCalls: o.connections,
+      streamsPerConnection: H2_STREAMS_PER_CONNECTION,
+      timeoutMs: o.timeoutMs,
+      connectTimeoutMs: 10_000,
+      onHttp1: o.onHttp1,
+    });
+  }
   return new Agent({
     connections: o.connections,
     keepAliveTimeout: 30_000,

@@ -19,6 +19,7 @@ import {
 import type { Provider, UpstreamMethod, UpstreamRequest, UpstreamResponse } from "./provider.js";
 import { header, releaseWhenClosed, translateNetworkError, upstreamAgent } from "./http.js";
 import { createConnectionSlots } from "./connection-slots.js";
+import type { UpstreamProtocol } from "../config/env.js";
 
 export interface OpenAIProviderOptions {
   /** The upstream's id in config/upstreams.ts; the provider id is `openai/<id>`. */
@@ -33,7 +34,12 @@ export interface OpenAIProviderOptions {
   /** Gemini model id → the model name the server serves. Only these models are served. */
   models: Readonly<Record<string, string>>;
   timeoutMs: number;
+  /** Upstream calls in flight at most (connection slots); with http2 they share connections. */
   connections: number;
+  /** Default http1 (upstream/http.ts). */
+  protocol?: UpstreamProtocol | undefined;
+  /** With http2: told when the https upstream chose HTTP/1.1 in ALPN (its calls then get a connection each). */
+  onHttp1?: (origin: string) => void;
   userAgent: string;
   /** Told when a call found every connection busy until its wait deadline (a metric). */
   onSaturated?: () => void;
@@ -61,7 +67,7 @@ export function chatCompletionsUrl(baseUrl: string): URL {
 export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProvider {
   const url = chatCompletionsUrl(options.baseUrl);
   const path = url.pathname + url.search;
-  const agent = upstreamAgent(options);
+  const agent = upstreamAgent(options, url.origin);
   const served = (model: string): string | undefined =>
     Object.hasOwn(options.models, model) ? options.models[model] : undefined;
 

@@ -6,6 +6,7 @@
  */
 import { header, releaseWhenClosed, translateNetworkError, upstreamAgent } from "./http.js";
 import { createConnectionSlots } from "./connection-slots.js";
+import type { UpstreamProtocol } from "../config/env.js";
 import type { TokenSource } from "./credentials.js";
 import type { Provider, UpstreamRequest, UpstreamResponse } from "./provider.js";
 
@@ -20,7 +21,12 @@ export interface VertexOptions {
   baseUrl?: string | undefined;
   tokens: TokenSource;
   timeoutMs: number;
+  /** Upstream calls in flight at most (connection slots); with http2 they share connections. */
   connections: number;
+  /** Default http1 (upstream/http.ts). */
+  protocol?: UpstreamProtocol | undefined;
+  /** With http2: told when the https upstream chose HTTP/1.1 in ALPN (its calls then get a connection each). */
+  onHttp1?: (origin: string) => void;
   userAgent: string;
   /** Told when a call found every connection busy until its wait deadline (a metric). */
   onSaturated?: () => void;
@@ -35,7 +41,7 @@ export function createVertexProvider(options: VertexOptions): Provider {
   const pathPrefix = origin.pathname.replace(/\/+$/, "");
   const location = `projects/${options.project}/locations/${options.location}/`;
   const resource = `${location}publishers/google/models/`;
-  const agent = upstreamAgent(options);
+  const agent = upstreamAgent(options, origin.origin);
   const id = options.id ?? `${options.name}/${options.location}`;
 
   return {
