@@ -20,6 +20,7 @@ import { defaultUpstreams, loadUpstreamsFile, routeOf } from "./config/upstreams
 import { createProviders } from "./route/providers.js";
 import { createRouter } from "./route/router.js";
 import { loadPriceTable } from "./accounting/prices.js";
+import { warmUpInjectionScorer } from "./guard/injection.js";
 import { createAuditLog } from "./telemetry/audit.js";
 import { createMetrics, type GatewayMetrics } from "./telemetry/metrics.js";
 import { startMetricsServer, type MetricsServer } from "./telemetry/metrics-endpoint.js";
@@ -456,6 +457,14 @@ export async function startGateway(parts: GatewayParts): Promise<RunningGateway>
       }),
     },
   });
+  // The injection scorer's regular expressions compile to machine code on first use: ~150 ms on the event loop for the
+  // first prompts a new instance scores, while its first burst of calls waits. Paid here, before the port opens.
+  const warmUpStarted = performance.now();
+  const warmUp = warmUpInjectionScorer();
+  logger.debug(
+    { ms: Math.round(performance.now() - warmUpStarted), texts: warmUp.texts },
+    "injection scorer warmed up",
+  );
   // Cloud Run's front end keeps connections open for long; the server must not close idle ones first. A client that
   // sends headers too slowly gets 408 (node checks every second instead of its default 30 s), while an idle
   // keep-alive connection is not affected by headersTimeout (checked on node 20 and 24).

@@ -9,6 +9,7 @@ import {
   scoreInjection,
   userTexts,
   type InjectionCategory,
+  warmUpInjectionScorer,
 } from "../../service/src/guard/injection.js";
 import { loadCases, requestFor } from "../../bench/injection.js";
 
@@ -292,5 +293,15 @@ describe("the labelled set (a regression guard on the data, not a timing test)",
     }
     expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.9);
     expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.7);
+  });
+});
+
+describe("warmUpInjectionScorer (run at start-up so the rules' regular expressions compile before traffic)", () => {
+  it("takes the scorer down its detection paths, not only the plain-text one", () => {
+    const warm = warmUpInjectionScorer();
+    expect(warm.texts).toBeGreaterThanOrEqual(10);
+    // Most of the texts are attack-shaped: a list of benign texts would leave the rule paths cold.
+    expect(warm.flagged).toBeGreaterThanOrEqual(warm.texts / 2);
+    expect(warm.categories.size).toBeGreaterThanOrEqual(3);
   });
 });
