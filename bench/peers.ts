@@ -15,10 +15,9 @@
  * is installed on first use from the npm registry into ~/.cache/gemini-gateway/portkey-<version> (never committed,
  * never a dependency). Reported, not asserted.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cachedPackage } from "./cached-package.js";
 import { EmulatorControl } from "./emulator-control.js";
 import { fixedConcurrency, type HttpTarget, type LoadResult } from "./load.js";
 import { describeMachine, machineLine } from "./machine.js";
@@ -64,31 +63,11 @@ process.once("SIGINT", () => (killAllNow(), process.exit(130)));
 
 /** Portkey from the npm registry, installed once outside the repository. */
 function portkeyServer(): string {
-  const dir = join(
-    process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
-    "gemini-gateway",
+  return cachedPackage(
     `portkey-${PORTKEY_VERSION}`,
+    `@portkey-ai/gateway@${PORTKEY_VERSION}`,
+    "node_modules/@portkey-ai/gateway/build/start-server.js",
   );
-  const entry = join(dir, "node_modules/@portkey-ai/gateway/build/start-server.js");
-  if (!existsSync(entry)) {
-    mkdirSync(dir, { recursive: true });
-    console.log(`installing @portkey-ai/gateway@${PORTKEY_VERSION} from the npm registry into ${dir}`);
-    const r = spawnSync(
-      "npm",
-      [
-        "install",
-        "--prefix",
-        dir,
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        `@portkey-ai/gateway@${PORTKEY_VERSION}`,
-      ],
-      { stdio: "inherit" },
-    );
-    if (r.status !== 0) throw new Error("could not install Portkey");
-  }
-  return entry;
 }
 
 function startPortkey(entry: string, port: number): Promise<Child> {

@@ -13,8 +13,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { cachedPackage } from "./cached-package.js";
 import { ROOT } from "./runtime.js";
 
 export interface ServerNode {
@@ -35,31 +35,12 @@ function imageNode(): string {
   const version = pinnedNode24();
   if (process.version === `v${version}`) return process.execPath;
   const arch = process.arch === "arm64" ? "arm64" : "x64";
-  const dir = join(
-    process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
-    "gemini-gateway",
+  // The same folder .ci/run installs into, so a machine that ran CI has it already.
+  return cachedPackage(
     `node-linux-${arch}-${version}`,
+    `node-linux-${arch}@${version}`,
+    `node_modules/node-linux-${arch}/bin/node`,
   );
-  const bin = join(dir, `node_modules/node-linux-${arch}/bin/node`);
-  if (!existsSync(bin)) {
-    console.log(`installing node-linux-${arch}@${version} from the npm registry into ${dir}`);
-    const r = spawnSync(
-      "npm",
-      [
-        "install",
-        "--prefix",
-        dir,
-        "--no-audit",
-        "--no-fund",
-        "--no-save",
-        "--loglevel=error",
-        `node-linux-${arch}@${version}`,
-      ],
-      { stdio: "inherit" },
-    );
-    if (r.status !== 0 || !existsSync(bin)) throw new Error(`could not install node-linux-${arch}@${version}`);
-  }
-  return bin;
 }
 
 let chosen: ServerNode | undefined;
