@@ -9,6 +9,7 @@
  * added by `flush` once the store answers again — an add that timed out after Redis applied it is then counted twice,
  * the lesser error than losing spend. Money is counted in integer micro-dollars.
  */
+import { periodOf } from "../store/checks.js";
 import { StoreUnavailableError, type CounterRef, type Period, type Store } from "../store/store.js";
 import { usdMicros, type CallCost, type TokenUsage } from "./cost.js";
 
@@ -277,11 +278,7 @@ class PeriodStart {
   of(at: number): number {
     if (at < this.from || at >= this.until) {
       this.from = periodStart(this.period, at);
-      const d = new Date(this.from);
-      this.until =
-        this.period === "day"
-          ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
-          : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      this.until = periodOf(this.period, at).endsAt;
     }
     return this.from;
   }
